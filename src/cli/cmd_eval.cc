@@ -1,0 +1,121 @@
+// vigil eval and vigil predict: score a file with a bundle.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/file.h"
+#include "data/format.h"
+#include "eval/metrics.h"
+#include "train/scoring.h"
+
+namespace vigil {
+namespace {
+
+struct ScoreFlags {
+  std::string model, format, schema, input, output;
+  double threshold = NAN;
+  int threads = 0;
+};
+
+// Reads `path` with the given format, or with the bundle's own schema when format is empty.
+Result<Table> ReadForModel(const LoadedModel& m, const ScoreFlags& f, bool require_target) {
+  Schema schema = m.schema;
+  if (!f.format.empty() && f.format != m.schema.format) {
+    VIGIL_ASSIGN_OR_RETURN(schema, MakeSchema(f.format, f.schema));
+  } else if (!f.schema.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(schema, MakeSchema("csv", f.schema));
+  }
+  return ReadTable(f.input, schema, require_target);
+}
+
+Result<LoadedModel> Load(const ScoreFlags& f) {
+  if (f.threads > 0) torch::set_num_threads(f.threads);
+  VIGIL_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(f.model));
+  if (!std::isnan(f.threshold)) m.threshold = f.threshold;
+  return m;
+}
+
+void AddCommonFlags(CLI::App* cmd, ScoreFlags* f, const char* input_flag, const char* input_help) {
+  cmd->add_option("--model,-m", f->model, "Model bundle")->required()->check(CLI::ExistingFile);
+  cmd->add_option(input_flag, f->input, input_help)->required()->check(CLI::ExistingFile);
+  cmd->add_option("--format", f->format, "nsl-kdd, unsw-nb15 or csv (default: the bundle's schema)");
+  cmd->add_option("--schema", f->schema, "TOML schema for --format csv");
+  cmd->add_option("--threshold", f->threshold, "Override the bundle's score threshold");
+  cmd->add_option("--threads", f->threads, "CPU threads (0: all cores)");
+}
+
+int RunEval(const ScoreFlags& f, const std::string& report_path) {
+  auto m = Load(f);
+  if (!m.ok()) return ReportError(m.status());
+  auto table = ReadForModel(*m, f, /*require_target=*/true);
+  if (!table.ok()) return ReportError(table.status());
+  auto report = EvaluateTable(*m, *table);
+  if (!report.ok()) return ReportError(report.status());
+  std::printf("%s on %s (%zu rows)\n%s", f.model.c_str(), f.input.c_str(), table->rows,
+              report->ToText().c_str());
+  if (!report_path.empty()) {
+    nlohmann::json j = report->ToJson();
+    j["model"] = f.model;
+    j["test_file"] = f.input;
+    Status s = WriteFileAtomic(report_path, j.dump(2) + "\n");
+    if (!s.ok()) return ReportError(s);
+    std::printf("wrote %s\n", report_path.c_str());
+  }
+  return 0;
+}
+
+int RunPredict(const ScoreFlags& f) {
+  auto m = Load(f);
+  if (!m.ok()) return ReportError(m.status());
+  auto table = ReadForModel(*m, f, /*require_target=*/false);
+  if (!table.ok()) return ReportError(table.status());
+  auto scores = ScoreTable(*m, *table);
+  if (!scores.ok()) return ReportError(scores.status());
+
+  std::ofstream file;
+  if (!f.output.empty() && f.output != "-") {
+    file.open(f.output, std::ios::binary | std::ios::trunc);
+    if (!file) return ReportError(Status::IOError(f.output + ": cannot open for writing"));
+  }
+  std::ostream& out = file.is_open() ? file : std::cout;
+  const size_t nc = m->classes.size();
+  for (size_t r = 0; r < table->rows; ++r) {
+    nlohmann::json j;
+    j["row"] = r + 1;
+    if (!table->ids.empty()) j["id"] = table->ids[r];
+    j["class"] = m->classes[static_cast<size_t>(scores->pred[r])];
+    j["attack"] = scores->pred[r] != m->normal_class;
+    j["score"] = scores->attack_score[r];
+    if (!scores->probs.empty()) {
+      nlohmann::json p;
+      for (size_t c = 0; c < nc; ++c) p[m->classes[c]] = scores->probs[r * nc + c];
+      j["probabilities"] = p;
+    }
+    out << j.dump() << '\n';
+  }
+  out.flush();
+  if (!out) return ReportError(Status::IOError(f.output + ": write failed"));
+  if (file.is_open()) std::fprintf(stderr, "wrote %zu predictions to %s\n", table->rows, f.output.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddEvalCommands(CLI::App& app, int* exit_code) {
+  auto ef = std::make_shared<ScoreFlags>();
+  auto report = std::make_shared<std::string>();
+  CLI::App* eval = app.add_subcommand("eval", "Evaluate a bundle on a labelled test file");
+  AddCommonFlags(eval, ef.get(), "--test", "Labelled test file");
+  eval->add_option("--report", *report, "Write the metrics as JSON");
+  eval->callback([ef, report, exit_code]() { *exit_code = RunEval(*ef, *report); });
+
+  auto pf = std::make_shared<ScoreFlags>();
+  CLI::App* predict = app.add_subcommand("predict", "Score every record of a file (JSON lines out)");
+  AddCommonFlags(predict, pf.get(), "--input", "File to score (labels optional)");
+  predict->add_option("--output,-o", pf->output, "JSON-lines output (default stdout)");
+  predict->callback([pf, exit_code]() { *exit_code = RunPredict(*pf); });
+}
+
+}  // namespace vigil

@@ -1,0 +1,93 @@
+// vigil train: flags and an optional TOML config into a TrainConfig, then train::Train().
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "cli/commands.h"
+#include "train/trainer.h"
+
+namespace vigil {
+namespace {
+
+struct TrainFlags {
+  TrainConfig flags;  // values as given on the command line
+  std::string config_file;
+  // For each option: copies its value from `flags` into a config when the option was given.
+  std::vector<std::pair<CLI::Option*, std::function<void(TrainConfig*)>>> copiers;
+
+  template <typename T>
+  void Bind(CLI::App* cmd, const std::string& name, T TrainConfig::*field, const std::string& help) {
+    CLI::Option* opt = cmd->add_option(name, flags.*field, help)->capture_default_str();
+    copiers.emplace_back(opt, [this, field](TrainConfig* c) { c->*field = flags.*field; });
+  }
+};
+
+}  // namespace
+
+void AddTrainCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a model on a labelled file and write a bundle");
+  cmd->add_option("--config", f->config_file, "TOML file with any of these settings (flags override it)")
+      ->check(CLI::ExistingFile);
+  f->Bind(cmd, "--format", &TrainConfig::format, "Data format: nsl-kdd, unsw-nb15, csv");
+  f->Bind(cmd, "--schema", &TrainConfig::schema, "TOML schema for --format csv");
+  f->Bind(cmd, "--train", &TrainConfig::train, "Training file");
+  f->Bind(cmd, "--valid-split", &TrainConfig::valid_split, "Stratified validation fraction of the training file");
+  f->Bind(cmd, "--model", &TrainConfig::model, "mlp, autoencoder, mlp-ae, lstm");
+  f->Bind(cmd, "--task", &TrainConfig::task, "binary or multiclass");
+  f->Bind(cmd, "--hidden", &TrainConfig::hidden, "Hidden layer widths, e.g. --hidden 256 256");
+  f->Bind(cmd, "--activation", &TrainConfig::activation, "relu, tanh, sigmoid, leaky_relu, elu");
+  f->Bind(cmd, "--dropout", &TrainConfig::dropout, "Dropout after each hidden layer");
+  f->Bind(cmd, "--window", &TrainConfig::window, "lstm: records per window");
+  f->Bind(cmd, "--lstm-hidden", &TrainConfig::lstm_hidden, "lstm: hidden size");
+  f->Bind(cmd, "--lstm-layers", &TrainConfig::lstm_layers, "lstm: layers");
+  f->Bind(cmd, "--optimizer", &TrainConfig::optimizer, "adam or sgd");
+  f->Bind(cmd, "--lr", &TrainConfig::lr, "Learning rate");
+  f->Bind(cmd, "--momentum", &TrainConfig::momentum, "SGD momentum");
+  f->Bind(cmd, "--weight-decay", &TrainConfig::weight_decay, "L2 weight decay");
+  f->Bind(cmd, "--lr-schedule", &TrainConfig::lr_schedule, "none, cosine or step");
+  f->Bind(cmd, "--lr-step", &TrainConfig::lr_step, "step schedule: epochs between decays");
+  f->Bind(cmd, "--lr-gamma", &TrainConfig::lr_gamma, "step schedule: decay factor");
+  f->Bind(cmd, "--epochs", &TrainConfig::epochs, "Maximum epochs");
+  f->Bind(cmd, "--batch-size", &TrainConfig::batch_size, "Mini-batch size");
+  f->Bind(cmd, "--patience", &TrainConfig::patience, "Early stopping: epochs without validation improvement (0: off)");
+  f->Bind(cmd, "--class-weights", &TrainConfig::class_weights, "none or balanced");
+  f->Bind(cmd, "--threshold", &TrainConfig::threshold, "Autoencoder threshold rule on the validation split: f1 or far");
+  f->Bind(cmd, "--target-far", &TrainConfig::target_far, "Target false-alarm rate for --threshold far");
+  f->Bind(cmd, "--seed", &TrainConfig::seed, "Random seed (split, init, shuffling)");
+  f->Bind(cmd, "--threads", &TrainConfig::threads, "CPU threads (0: all cores)");
+  f->Bind(cmd, "--out", &TrainConfig::out, "Bundle to write");
+  f->Bind(cmd, "--checkpoint", &TrainConfig::checkpoint, "Checkpoint directory (default OUT.ckpt)");
+  CLI::Option* resume = cmd->add_flag("--resume", f->flags.resume, "Continue from the last checkpoint");
+  CLI::Option* quiet = cmd->add_flag("--quiet,-q", f->flags.quiet, "No progress output");
+  f->copiers.emplace_back(resume, [f](TrainConfig* c) { c->resume = f->flags.resume; });
+  f->copiers.emplace_back(quiet, [f](TrainConfig* c) { c->quiet = f->flags.quiet; });
+
+  cmd->callback([f, exit_code]() {
+    TrainConfig cfg;
+    if (!f->config_file.empty()) {
+      Status s = ApplyTomlFile(f->config_file, &cfg);
+      if (!s.ok()) {
+        *exit_code = ReportError(s);
+        return;
+      }
+    }
+    for (auto& [opt, copy] : f->copiers) {
+      if (opt->count() > 0) copy(&cfg);
+    }
+    auto result = Train(cfg);
+    if (!result.ok()) {
+      *exit_code = ReportError(result.status());
+      return;
+    }
+    const TrainSummary& s = *result;
+    std::fprintf(stderr, "train: %zu rows x %lld epochs in %.2f s (%.0f samples/s); best epoch %lld\n",
+                 s.train_rows, static_cast<long long>(s.epochs_run), s.train_seconds, s.samples_per_s,
+                 static_cast<long long>(s.best_epoch));
+    std::printf("Validation split (%zu rows):\n%s\n", s.valid_rows, s.validation.ToText().c_str());
+    std::printf("wrote %s\n", cfg.out.c_str());
+  });
+}
+
+}  // namespace vigil

@@ -1,0 +1,29 @@
+// vigil's command-line front end: one function per subcommand, each a thin layer over the
+// libraries (data, features, model, train, eval, bundle). They print user-facing messages and
+// return a process exit code (0 ok, 1 failure, 2 usage error). Library errors arrive as Status
+// values; exceptions escaping a library are caught in RunVigil and reported, never a crash.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/status.h"
+
+namespace vigil {
+
+int RunVigil(int argc, char** argv);
+
+// Registration of each subcommand on the root app; the returned callback runs it after parsing.
+void AddTrainCommand(CLI::App& app, int* exit_code);
+void AddEvalCommands(CLI::App& app, int* exit_code);  // eval, predict
+void AddInspectCommand(CLI::App& app, int* exit_code);
+void AddDataCommands(CLI::App& app, int* exit_code);  // data fetch | list | synth
+void AddDemoCommand(CLI::App& app, int* exit_code);
+
+// Prints "vigil: error: <message>" to stderr and returns 1.
+int ReportError(const Status& s);
+
+// Directory of the running executable's project checkout (parent of build/), or "".
+std::string ProjectRootGuess();
+
+}  // namespace vigil

@@ -1,0 +1,155 @@
+#include "train/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace vigil {
+
+Status TrainConfig::Validate() const {
+  auto one_of = [](const std::string& v, std::initializer_list<const char*> allowed) {
+    return std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return v == a; });
+  };
+  if (train.empty()) return Status::InvalidArgument("no training file: give --train FILE");
+  if (!one_of(format, {"nsl-kdd", "unsw-nb15", "csv"}))
+    return Status::InvalidArgument("unknown --format '" + format + "' (nsl-kdd, unsw-nb15, csv)");
+  if (format == "csv" && schema.empty())
+    return Status::InvalidArgument("--format csv needs --schema FILE.toml");
+  if (!one_of(model, {"mlp", "autoencoder", "mlp-ae", "lstm"}))
+    return Status::InvalidArgument("unknown --model '" + model + "' (mlp, autoencoder, mlp-ae, lstm)");
+  if (!one_of(task, {"binary", "multiclass"}))
+    return Status::InvalidArgument("unknown --task '" + task + "' (binary, multiclass)");
+  if ((model == "autoencoder" || model == "mlp-ae") && task != "binary")
+    return Status::InvalidArgument("--model " + model + " detects anomalies: use --task binary");
+  if (!one_of(optimizer, {"adam", "sgd"}))
+    return Status::InvalidArgument("unknown --optimizer '" + optimizer + "' (adam, sgd)");
+  if (!one_of(lr_schedule, {"none", "cosine", "step"}))
+    return Status::InvalidArgument("unknown --lr-schedule '" + lr_schedule + "' (none, cosine, step)");
+  if (!one_of(class_weights, {"none", "balanced"}))
+    return Status::InvalidArgument("unknown --class-weights '" + class_weights + "' (none, balanced)");
+  if (!one_of(threshold, {"f1", "far"}))
+    return Status::InvalidArgument("unknown --threshold '" + threshold + "' (f1, far)");
+  if (!(valid_split > 0 && valid_split < 0.9))
+    return Status::InvalidArgument("--valid-split must be in (0, 0.9)");
+  if (!(lr > 0)) return Status::InvalidArgument("--lr must be positive");
+  if (epochs < 1) return Status::InvalidArgument("--epochs must be at least 1");
+  if (batch_size < 1) return Status::InvalidArgument("--batch-size must be at least 1");
+  if (patience < 0) return Status::InvalidArgument("--patience must be >= 0");
+  if (!(target_far > 0 && target_far < 1)) return Status::InvalidArgument("--target-far must be in (0, 1)");
+  if (threads < 0) return Status::InvalidArgument("--threads must be >= 0");
+  if (lr_step < 1 || !(lr_gamma > 0 && lr_gamma <= 1))
+    return Status::InvalidArgument("--lr-step must be >= 1 and --lr-gamma in (0, 1]");
+  return Status::Ok();
+}
+
+nlohmann::json TrainConfig::ToJson() const {
+  return {{"format", format},
+          {"schema", schema},
+          {"train", train},
+          {"valid_split", valid_split},
+          {"model", model},
+          {"task", task},
+          {"hidden", hidden},
+          {"activation", activation},
+          {"dropout", dropout},
+          {"window", window},
+          {"lstm_hidden", lstm_hidden},
+          {"lstm_layers", lstm_layers},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"momentum", momentum},
+          {"weight_decay", weight_decay},
+          {"lr_schedule", lr_schedule},
+          {"lr_step", lr_step},
+          {"lr_gamma", lr_gamma},
+          {"epochs", epochs},
+          {"batch_size", batch_size},
+          {"patience", patience},
+          {"class_weights", class_weights},
+          {"threshold", threshold},
+          {"target_far", target_far},
+          {"seed", seed},
+          {"threads", threads}};
+}
+
+namespace {
+
+std::string Normalise(std::string key) {
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+template <typename T>
+bool Get(const toml::node& n, T* out) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto v = n.value<double>()) return *out = *v, true;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (auto v = n.value<bool>()) return *out = *v, true;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (auto v = n.value<std::string>()) return *out = *v, true;
+  } else {
+    if (auto v = n.value<int64_t>()) return *out = static_cast<T>(*v), true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return Status::InvalidArgument(msg.str());
+  }
+  using Setter = std::function<bool(const toml::node&)>;
+  auto bind = [](auto* field) -> Setter { return [field](const toml::node& n) { return Get(n, field); }; };
+  std::map<std::string, Setter> setters = {
+      {"format", bind(&c->format)},       {"schema", bind(&c->schema)},
+      {"train", bind(&c->train)},         {"valid_split", bind(&c->valid_split)},
+      {"model", bind(&c->model)},         {"task", bind(&c->task)},
+      {"activation", bind(&c->activation)}, {"dropout", bind(&c->dropout)},
+      {"window", bind(&c->window)},       {"lstm_hidden", bind(&c->lstm_hidden)},
+      {"lstm_layers", bind(&c->lstm_layers)}, {"optimizer", bind(&c->optimizer)},
+      {"lr", bind(&c->lr)},               {"momentum", bind(&c->momentum)},
+      {"weight_decay", bind(&c->weight_decay)}, {"lr_schedule", bind(&c->lr_schedule)},
+      {"lr_step", bind(&c->lr_step)},     {"lr_gamma", bind(&c->lr_gamma)},
+      {"epochs", bind(&c->epochs)},       {"batch_size", bind(&c->batch_size)},
+      {"patience", bind(&c->patience)},   {"class_weights", bind(&c->class_weights)},
+      {"threshold", bind(&c->threshold)}, {"target_far", bind(&c->target_far)},
+      {"seed", bind(&c->seed)},           {"threads", bind(&c->threads)},
+      {"out", bind(&c->out)},             {"checkpoint", bind(&c->checkpoint)},
+      {"hidden", [c](const toml::node& n) {
+         const toml::array* arr = n.as_array();
+         if (arr == nullptr) return false;
+         c->hidden.clear();
+         for (const auto& e : *arr) {
+           auto v = e.value<int64_t>();
+           if (!v) return false;
+           c->hidden.push_back(*v);
+         }
+         return true;
+       }},
+  };
+  for (const auto& [key, node] : tbl) {
+    std::string k = Normalise(std::string(key.str()));
+    auto it = setters.find(k);
+    if (it == setters.end()) {
+      return Status::InvalidArgument(path + ":" + std::to_string(node.source().begin.line) +
+                                     ": unknown key '" + std::string(key.str()) + "'");
+    }
+    if (!it->second(node)) {
+      return Status::InvalidArgument(path + ":" + std::to_string(node.source().begin.line) +
+                                     ": key '" + std::string(key.str()) + "' has the wrong type");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil

@@ -1,0 +1,62 @@
+// TrainConfig: every setting of a training run, from defaults, a TOML file and command-line flags
+// (in that order; later wins). The effective config is stored in the bundle so a run can be
+// repeated exactly. Keys in the TOML file are the long flag names with '-' or '_' ("batch-size" or
+// batch_size); unknown keys are an error naming the key and the file.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace vigil {
+
+struct TrainConfig {
+  // Data.
+  std::string format = "nsl-kdd";  // nsl-kdd | unsw-nb15 | csv
+  std::string schema;              // TOML schema file for format csv
+  std::string train;               // training file
+  double valid_split = 0.1;        // stratified validation fraction of the training file
+  // Model.
+  std::string model = "mlp";       // mlp | autoencoder | mlp-ae | lstm
+  std::string task = "binary";     // binary | multiclass (autoencoders: binary)
+  std::vector<int64_t> hidden;     // empty: the model's default
+  std::string activation = "relu";
+  double dropout = 0.1;
+  int64_t window = 8;              // lstm
+  int64_t lstm_hidden = 64;
+  int64_t lstm_layers = 2;
+  // Optimisation.
+  std::string optimizer = "adam";  // adam | sgd
+  double lr = 1e-3;
+  double momentum = 0.9;           // sgd
+  double weight_decay = 0.0;
+  std::string lr_schedule = "cosine";  // none | cosine | step
+  int64_t lr_step = 10;            // step schedule: epochs between decays
+  double lr_gamma = 0.5;           // step schedule: decay factor
+  int64_t epochs = 20;
+  int64_t batch_size = 256;
+  int64_t patience = 5;            // early stopping on validation loss; 0 disables
+  std::string class_weights = "none";  // none | balanced
+  // Autoencoder threshold selection on the validation split.
+  std::string threshold = "f1";    // f1 | far
+  double target_far = 0.01;        // for threshold = far
+  // Reproducibility and resources.
+  uint64_t seed = 42;
+  int threads = 0;                 // 0: all cores
+  // Outputs.
+  std::string out = "model.vigil";
+  std::string checkpoint;          // directory; empty: OUT.ckpt
+  bool resume = false;
+  bool quiet = false;
+
+  Status Validate() const;
+  nlohmann::json ToJson() const;
+};
+
+// Applies the keys of a TOML file over *config.
+Status ApplyTomlFile(const std::string& path, TrainConfig* config);
+
+}  // namespace vigil

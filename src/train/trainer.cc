@@ -1,0 +1,411 @@
+#include "train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <map>
+
+#include "core/file.h"
+#include "core/progress.h"
+#include "core/sha256.h"
+#include "data/format.h"
+#include "data/schema_json.h"
+#include "data/split.h"
+#include "features/preprocess.h"
+#include "model/network.h"
+#include "train/scoring.h"
+
+namespace vigil {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Class names and per-row targets for the task.
+struct Targets {
+  std::vector<std::string> classes;
+  int normal_class = 0;
+  std::vector<int64_t> y;  // per row of the full table
+};
+
+Result<Targets> MakeTargets(const Table& t, const std::string& task) {
+  Targets out;
+  if (task == "binary") {
+    out.classes = {"normal", "attack"};
+    out.y.assign(t.labels.begin(), t.labels.end());
+    return out;
+  }
+  // Multiclass: the normal class first, the others by name.
+  std::map<std::string, size_t> normal_counts;
+  std::vector<std::string> names;
+  for (size_t r = 0; r < t.rows; ++r) {
+    if (t.labels[r] == 0) ++normal_counts[t.classes[r]];
+    names.push_back(t.classes[r]);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (normal_counts.empty()) return Status::InvalidArgument(t.source_path + ": no normal rows");
+  auto normal = std::max_element(normal_counts.begin(), normal_counts.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; })
+                    ->first;
+  out.classes.push_back(normal);
+  for (const auto& n : names) {
+    if (n != normal) out.classes.push_back(n);
+  }
+  std::map<std::string, int64_t> index;
+  for (size_t i = 0; i < out.classes.size(); ++i) index[out.classes[i]] = static_cast<int64_t>(i);
+  out.y.reserve(t.rows);
+  for (const auto& c : t.classes) out.y.push_back(index[c]);
+  return out;
+}
+
+torch::Tensor ToLongTensor(const std::vector<int64_t>& v) {
+  return torch::tensor(v, torch::kInt64);
+}
+
+torch::Tensor ToIndexTensor(const std::vector<size_t>& v) {
+  std::vector<int64_t> w(v.begin(), v.end());
+  return torch::tensor(w, torch::kInt64);
+}
+
+double LearningRate(const TrainConfig& c, int64_t epoch) {
+  if (c.lr_schedule == "cosine") {
+    return c.lr * 0.5 * (1 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(c.epochs)));
+  }
+  if (c.lr_schedule == "step") return c.lr * std::pow(c.lr_gamma, static_cast<double>(epoch / c.lr_step));
+  return c.lr;
+}
+
+// What the checkpoint directory holds besides the tensors.
+struct LoopState {
+  int64_t next_epoch = 0;
+  int64_t best_epoch = -1;
+  double best_loss = INFINITY;
+  int64_t bad_epochs = 0;
+  double train_seconds = 0;
+  nlohmann::json history = nlohmann::json::array();
+};
+
+std::string ConfigKey(const TrainConfig& c) {
+  nlohmann::json j = c.ToJson();
+  return Sha256Hex(j.dump());
+}
+
+Status SaveCheckpoint(const std::string& dir, const std::string& key, const LoopState& s,
+                      Network& net, torch::optim::Optimizer& opt,
+                      const std::vector<torch::Tensor>& best) {
+  try {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError(dir + ": cannot create checkpoint directory: " + ec.message());
+    torch::save(net, dir + "/model.pt.tmp");
+    torch::save(opt, dir + "/optim.pt.tmp");
+    torch::save(best, dir + "/best.pt.tmp");
+    auto gen = at::detail::getDefaultCPUGenerator();
+    torch::Tensor rng;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      rng = gen.get_state();
+    }
+    torch::save(rng, dir + "/rng.pt.tmp");
+    for (const char* f : {"model.pt", "optim.pt", "best.pt", "rng.pt"}) {
+      fs::rename(dir + "/" + f + ".tmp", dir + "/" + f);
+    }
+  } catch (const std::exception& e) {
+    return Status::IOError(dir + ": cannot write checkpoint: " + e.what());
+  }
+  nlohmann::json j = {{"config_key", key},           {"next_epoch", s.next_epoch},
+                      {"best_epoch", s.best_epoch},   {"best_loss", s.best_loss},
+                      {"bad_epochs", s.bad_epochs},   {"train_seconds", s.train_seconds},
+                      {"history", s.history}};
+  // state.json is written last: it names a complete set of tensor files.
+  return WriteFileAtomic(dir + "/state.json", j.dump(1));
+}
+
+Status LoadCheckpoint(const std::string& dir, const std::string& key, LoopState* s, Network& net,
+                      torch::optim::Optimizer& opt, std::vector<torch::Tensor>* best) {
+  auto text = ReadFile(dir + "/state.json");
+  if (!text.ok()) return Status::NotFound(dir + ": no checkpoint to resume from (state.json missing)");
+  try {
+    auto j = nlohmann::json::parse(*text);
+    if (j.at("config_key").get<std::string>() != key) {
+      return Status::InvalidArgument(
+          dir + ": the checkpoint was written by a run with a different configuration; resume "
+                "with the same flags and config, or remove the directory to start again");
+    }
+    s->next_epoch = j.at("next_epoch").get<int64_t>();
+    s->best_epoch = j.at("best_epoch").get<int64_t>();
+    s->best_loss = j.at("best_loss").is_null() ? INFINITY : j.at("best_loss").get<double>();
+    s->bad_epochs = j.at("bad_epochs").get<int64_t>();
+    s->train_seconds = j.at("train_seconds").get<double>();
+    s->history = j.at("history");
+    torch::load(net, dir + "/model.pt");
+    torch::load(opt, dir + "/optim.pt");
+    torch::load(*best, dir + "/best.pt");
+    torch::Tensor rng;
+    torch::load(rng, dir + "/rng.pt");
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
+  } catch (const std::exception& e) {
+    return Status::Corruption(dir + ": cannot read checkpoint: " + e.what());
+  }
+  return Status::Ok();
+}
+
+std::vector<torch::Tensor> CloneParams(Network& net) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : net->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+void RestoreParams(Network& net, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  auto params = net->parameters();
+  for (size_t i = 0; i < params.size() && i < saved.size(); ++i) params[i].copy_(saved[i]);
+}
+
+}  // namespace
+
+Result<TrainSummary> Train(const TrainConfig& cfg) {
+  VIGIL_RETURN_IF_ERROR(cfg.Validate());
+  auto t_start = std::chrono::steady_clock::now();
+  if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
+  torch::manual_seed(cfg.seed);
+
+  // Data.
+  VIGIL_ASSIGN_OR_RETURN(Schema schema, MakeSchema(cfg.format, cfg.schema));
+  VIGIL_ASSIGN_OR_RETURN(Table table, ReadTable(cfg.train, schema, /*require_target=*/true));
+  if (table.rows < 10) return Status::InvalidArgument(cfg.train + ": too few rows to train on");
+  VIGIL_ASSIGN_OR_RETURN(Targets targets, MakeTargets(table, cfg.task));
+  Split split = StratifiedSplit(table, cfg.valid_split, cfg.seed);
+  if (split.valid.empty() || split.train.empty()) {
+    return Status::InvalidArgument(cfg.train + ": too few rows for a validation split");
+  }
+  Table train_part = table.Select(split.train);
+  VIGIL_ASSIGN_OR_RETURN(Preprocessor prep, Preprocessor::Fit(train_part));
+
+  ModelSpec spec;
+  spec.type = cfg.model;
+  spec.input_dim = static_cast<int64_t>(prep.output_dim());
+  spec.num_classes = static_cast<int64_t>(targets.classes.size());
+  spec.hidden = cfg.hidden;
+  spec.activation = cfg.activation;
+  spec.dropout = cfg.dropout;
+  spec.window = cfg.window;
+  spec.lstm_hidden = cfg.lstm_hidden;
+  spec.lstm_layers = cfg.lstm_layers;
+  spec.ApplyDefaults();
+  VIGIL_RETURN_IF_ERROR(spec.Validate());
+
+  // Inputs for every row (the sequence windows need the whole table), indexed by split.
+  VIGIL_ASSIGN_OR_RETURN(ModelInputs inputs, PrepareInputs(prep, spec, table));
+  torch::Tensor y_all = ToLongTensor(targets.y);
+  std::vector<size_t> fit_rows = split.train;
+  if (spec.IsAutoencoder()) {
+    fit_rows.clear();
+    for (size_t r : split.train) {
+      if (table.labels[r] == 0) fit_rows.push_back(r);
+    }
+    if (fit_rows.empty()) return Status::InvalidArgument(cfg.train + ": no normal rows to train an autoencoder on");
+  }
+  std::vector<size_t> valid_loss_rows = split.valid;
+  if (spec.IsAutoencoder()) {
+    valid_loss_rows.clear();
+    for (size_t r : split.valid) {
+      if (table.labels[r] == 0) valid_loss_rows.push_back(r);
+    }
+  }
+  torch::Tensor fit_idx = ToIndexTensor(fit_rows);
+  torch::Tensor valid_loss_idx = ToIndexTensor(valid_loss_rows);
+
+  torch::Tensor class_weight;
+  if (!spec.IsAutoencoder() && cfg.class_weights == "balanced") {
+    torch::Tensor counts = torch::bincount(y_all.index_select(0, fit_idx), {}, spec.num_classes).to(torch::kFloat32);
+    class_weight = counts.sum() / (counts.clamp_min(1) * static_cast<double>(spec.num_classes));
+  }
+
+  Network net(spec);
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (cfg.optimizer == "adam") {
+    opt = std::make_unique<torch::optim::Adam>(
+        net->parameters(), torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  } else {
+    opt = std::make_unique<torch::optim::SGD>(
+        net->parameters(),
+        torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
+  }
+
+  auto loss_of = [&](const torch::Tensor& idx, bool training) {
+    torch::Tensor xb = GatherBatch(inputs, idx);
+    if (spec.IsAutoencoder()) return torch::mse_loss(net->forward(xb), xb);
+    torch::Tensor yb = y_all.index_select(0, idx);
+    auto opts = torch::nn::functional::CrossEntropyFuncOptions();
+    if (class_weight.defined()) opts.weight(class_weight);
+    return torch::nn::functional::cross_entropy(net->forward(xb), yb, opts);
+  };
+  auto validation_loss = [&]() {
+    torch::NoGradGuard no_grad;
+    net->eval();
+    const int64_t n = valid_loss_idx.size(0);
+    if (n == 0) return 0.0;
+    double total = 0;
+    for (int64_t b = 0; b < n; b += 4096) {
+      torch::Tensor idx = valid_loss_idx.slice(0, b, std::min(n, b + 4096));
+      total += loss_of(idx, false).item<double>() * static_cast<double>(idx.size(0));
+    }
+    return total / static_cast<double>(n);
+  };
+
+  std::string ckpt_dir = cfg.checkpoint.empty() ? cfg.out + ".ckpt" : cfg.checkpoint;
+  std::string key = ConfigKey(cfg);
+  LoopState state;
+  std::vector<torch::Tensor> best = CloneParams(net);
+  if (cfg.resume) {
+    VIGIL_RETURN_IF_ERROR(LoadCheckpoint(ckpt_dir, key, &state, net, *opt, &best));
+  }
+
+  const int64_t n_fit = fit_idx.size(0);
+  const int64_t batches = (n_fit + cfg.batch_size - 1) / cfg.batch_size;
+  Progress progress("train", static_cast<uint64_t>(batches * cfg.epochs), cfg.quiet);
+  if (!cfg.quiet) {
+    progress.Message("vigil train: " + cfg.model + " (" + cfg.task + ") on " + cfg.train + ": " +
+                     std::to_string(n_fit) + " training rows, " + std::to_string(split.valid.size()) +
+                     " validation rows, " + std::to_string(spec.input_dim) + " features, " +
+                     std::to_string(torch::get_num_threads()) + " threads" +
+                     (state.next_epoch > 0 ? ", resuming at epoch " + std::to_string(state.next_epoch + 1) : ""));
+  }
+  bool stopped_early = false;
+  for (int64_t epoch = state.next_epoch; epoch < cfg.epochs; ++epoch) {
+    if (cfg.patience > 0 && state.bad_epochs >= cfg.patience) {
+      stopped_early = true;
+      break;
+    }
+    double lr = LearningRate(cfg, epoch);
+    for (auto& group : opt->param_groups()) group.options().set_lr(lr);
+    net->train();
+    auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor perm = fit_idx.index_select(0, torch::randperm(n_fit, torch::kInt64));
+    double loss_sum = 0;
+    int64_t seen = 0;
+    for (int64_t b = 0; b < batches; ++b) {
+      torch::Tensor idx = perm.slice(0, b * cfg.batch_size, std::min(n_fit, (b + 1) * cfg.batch_size));
+      opt->zero_grad();
+      torch::Tensor loss = loss_of(idx, true);
+      loss.backward();
+      opt->step();
+      loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+      seen += idx.size(0);
+      progress.Update(static_cast<uint64_t>(epoch * batches + b + 1),
+                      "epoch " + std::to_string(epoch + 1) + " loss " + std::to_string(loss_sum / seen));
+    }
+    state.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
+    double val_loss = validation_loss();
+    if (!std::isfinite(train_loss) || !std::isfinite(val_loss)) {
+      return Status::InvalidArgument("training diverged (loss is not finite) at epoch " +
+                                     std::to_string(epoch + 1) + "; lower --lr");
+    }
+    if (val_loss < state.best_loss) {
+      state.best_loss = val_loss;
+      state.best_epoch = epoch;
+      state.bad_epochs = 0;
+      best = CloneParams(net);
+    } else {
+      ++state.bad_epochs;
+    }
+    state.history.push_back({{"epoch", epoch + 1}, {"lr", lr}, {"train_loss", train_loss}, {"valid_loss", val_loss}});
+    state.next_epoch = epoch + 1;
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %3lld/%lld  loss %.5f  val_loss %.5f%s  lr %.2e  %s",
+                  static_cast<long long>(epoch + 1), static_cast<long long>(cfg.epochs), train_loss,
+                  val_loss, state.best_epoch == epoch ? " *" : "  ", lr,
+                  FormatDuration(progress.ElapsedSeconds()).c_str());
+    progress.Message(line);
+    VIGIL_RETURN_IF_ERROR(SaveCheckpoint(ckpt_dir, key, state, net, *opt, best));
+  }
+  progress.Finish();
+  RestoreParams(net, best);
+
+  // Threshold and validation report.
+  Table valid_part = table.Select(split.valid);
+  torch::Tensor valid_idx = ToIndexTensor(split.valid);
+  ModelInputs valid_inputs;
+  valid_inputs.x = inputs.x;
+  valid_inputs.windows = inputs.windows;
+  if (inputs.windows.defined()) {
+    valid_inputs.windows = inputs.windows.index_select(0, valid_idx);
+  } else {
+    valid_inputs.x = inputs.x.index_select(0, valid_idx);
+  }
+  double threshold = 0.5;
+  ScoreOutput vs = ScoreInputs(*net, valid_inputs, targets.normal_class, cfg.task, threshold);
+  std::vector<uint8_t> vlabels(valid_part.labels.begin(), valid_part.labels.end());
+  if (spec.IsAutoencoder()) {
+    threshold = cfg.threshold == "far" ? ThresholdForFalseAlarmRate(vlabels, vs.attack_score, cfg.target_far)
+                                       : BestF1Threshold(vlabels, vs.attack_score);
+    vs = ScoreInputs(*net, valid_inputs, targets.normal_class, cfg.task, threshold);
+  }
+  std::vector<int> vtrue;
+  for (size_t r : split.valid) vtrue.push_back(static_cast<int>(targets.y[r]));
+  TrainSummary summary;
+  summary.validation = Evaluate(targets.classes, targets.normal_class, vtrue, vs.pred, vs.attack_score);
+  summary.validation.threshold = threshold;
+  summary.train_rows = static_cast<size_t>(n_fit);
+  summary.valid_rows = split.valid.size();
+  summary.epochs_run = state.next_epoch;
+  summary.best_epoch = state.best_epoch + 1;
+  summary.train_seconds = state.train_seconds;
+  summary.samples_per_s = state.train_seconds > 0
+                              ? static_cast<double>(n_fit) * static_cast<double>(state.next_epoch) / state.train_seconds
+                              : 0;
+
+  // Bundle.
+  Bundle bundle;
+  nlohmann::json& md = bundle.metadata;
+  md["kind"] = "vigil-model";
+  md["model"] = spec.ToJson();
+  md["task"] = cfg.task;
+  md["classes"] = targets.classes;
+  md["normal_class"] = targets.normal_class;
+  md["score"] = {{"kind", spec.IsAutoencoder() ? "reconstruction_error" : "attack_probability"},
+                 {"threshold", threshold},
+                 {"threshold_rule", spec.IsAutoencoder() ? cfg.threshold : std::string("fixed")}};
+  md["preprocessing"] = prep.ToJson();
+  md["features"] = prep.OutputNames();
+  md["schema"] = SchemaToJson(schema);
+  nlohmann::json config_json = cfg.ToJson();
+  md["training"] = {{"config", config_json},
+                    {"train_rows", summary.train_rows},
+                    {"valid_rows", summary.valid_rows},
+                    {"epochs_run", summary.epochs_run},
+                    {"best_epoch", summary.best_epoch},
+                    {"stopped_early", stopped_early},
+                    {"train_seconds", summary.train_seconds},
+                    {"samples_per_s", summary.samples_per_s},
+                    {"threads", torch::get_num_threads()},
+                    {"history", state.history}};
+  md["metrics"] = {{"validation", summary.validation.ToJson()}};
+  auto data_sha = Sha256FileHex(cfg.train);
+  md["provenance"] = {{"dataset_file", fs::path(cfg.train).filename().string()},
+                      {"dataset_sha256", data_sha.ok() ? *data_sha : ""},
+                      {"vigil_version", VIGIL_VERSION},
+                      {"torch_version", TORCH_VERSION},
+                      {"created_at", NowUtc()}};
+  bundle.tensors = net->ExportTensors();
+  VIGIL_RETURN_IF_ERROR(WriteBundle(cfg.out, bundle));
+  summary.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return summary;
+}
+
+}  // namespace vigil

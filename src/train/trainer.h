@@ -1,0 +1,40 @@
+// The training loop: from a TrainConfig to a written model bundle.
+//
+// Train() reads the training file, takes a stratified validation split from it (--valid-split,
+// random, never by position), fits preprocessing on the training part only, trains the network
+// with mini-batches shuffled every epoch, early-stops on the validation loss and keeps the best
+// epoch's weights, picks the autoencoder threshold on the validation split, evaluates on it, and
+// writes the bundle atomically. Autoencoders train on the normal rows of the training part only.
+//
+// Reproducible: with the same config, machine and thread count the bundle's weights are identical
+// bit for bit (one seed drives the split, initialisation, dropout and shuffling). A checkpoint is
+// written after every epoch to the checkpoint directory; with `resume` the run continues from the
+// last one and ends with the same weights as an uninterrupted run.
+//
+// Progress (a bar with ETA, one line per epoch) goes to stderr unless config.quiet.
+// Not thread-safe: it sets LibTorch's global thread count and seed.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "bundle/bundle.h"
+#include "core/status.h"
+#include "eval/metrics.h"
+#include "train/config.h"
+
+namespace vigil {
+
+struct TrainSummary {
+  size_t train_rows = 0;       // rows the network trained on (autoencoders: normal rows)
+  size_t valid_rows = 0;
+  int64_t epochs_run = 0;
+  int64_t best_epoch = 0;
+  double train_seconds = 0;    // optimisation loop only
+  double total_seconds = 0;    // everything, reading the file included
+  double samples_per_s = 0;    // train_rows * epochs_run / train_seconds
+  EvalReport validation;
+};
+
+Result<TrainSummary> Train(const TrainConfig& config);
+
+}  // namespace vigil
