@@ -151,6 +151,8 @@ if [[ -z "$ONLY" || "$ONLY" == unsw-nb15 ]]; then
 fi
 
 echo
-echo "threads $THREADS, epochs $EPOCHS, batch $BATCH, seed $SEED$([[ $QUICK == 1 ]] && echo ', quick')"
+MODE=""
+[[ $QUICK == 1 ]] && MODE=", quick"
+echo "threads $THREADS, epochs $EPOCHS, batch $BATCH, seed $SEED$MODE"
 echo
 "$PY" "$PEERS" table --manifest "$MANIFEST"

@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "core/progress.h"
 #include "data/fetch.h"
+#include "data/format.h"
+#include "data/split_file.h"
 #include "data/synth.h"
 
 namespace vigil {
@@ -57,6 +59,37 @@ void AddDataCommands(CLI::App& app, int* exit_code) {
   fetch->add_option("--mirror", opts->mirror, "Base URL to download from instead of the official location");
   fetch->add_flag("--force", opts->force, "Download again even if cached");
   fetch->callback([name, opts, exit_code]() { *exit_code = RunFetch(*name, *opts); });
+
+  struct SplitFlags {
+    std::string input, format = "unsw-nb15", schema, train_out, test_out;
+    double fraction = 0.2;
+    uint64_t seed = 42;
+  };
+  auto sf = std::make_shared<SplitFlags>();
+  CLI::App* split = data->add_subcommand(
+      "split", "Split a labelled file into train and test files (random, stratified by class)");
+  split->add_option("--input", sf->input, "File to split")->required()->check(CLI::ExistingFile);
+  split->add_option("--format", sf->format, "nsl-kdd, unsw-nb15 or csv")->capture_default_str();
+  split->add_option("--schema", sf->schema, "TOML schema for --format csv");
+  split->add_option("--test-fraction", sf->fraction, "Fraction of each class for the test file")
+      ->capture_default_str();
+  split->add_option("--seed", sf->seed, "Random seed")->capture_default_str();
+  split->add_option("--train-out", sf->train_out, "Training part to write")->required();
+  split->add_option("--test-out", sf->test_out, "Test part to write")->required();
+  split->callback([sf, exit_code]() {
+    auto schema = MakeSchema(sf->format, sf->schema);
+    if (!schema.ok()) {
+      *exit_code = ReportError(schema.status());
+      return;
+    }
+    auto counts = SplitFile(sf->input, *schema, sf->fraction, sf->seed, sf->train_out, sf->test_out);
+    if (!counts.ok()) {
+      *exit_code = ReportError(counts.status());
+      return;
+    }
+    std::printf("wrote %s (%zu rows) and %s (%zu rows)\n", sf->train_out.c_str(), counts->first_rows,
+                sf->test_out.c_str(), counts->second_rows);
+  });
 
   auto synth = std::make_shared<SynthOptions>();
   auto out = std::make_shared<std::string>();

@@ -33,7 +33,9 @@ Result<std::string> FindNslKdd(const DemoFlags& f, const std::vector<std::string
       for (const auto& name : files) all &= FileExists(dir + "/" + name);
       if (all) return dir;
     }
-    return Status::NotFound(f.data + ": no NSL-KDD files (" + files[0] + ", ...) there or in nsl-kdd/");
+    return Status::NotFound(f.data + ": no NSL-KDD files (" + files[0] + ", ...) there or in " + f.data +
+                            "/nsl-kdd/; run `vigil data fetch nsl-kdd` to download them, or point --data at "
+                            "the directory that holds them");
   }
   // The current directory is usually the checkout; the executable's location is a fallback.
   auto here = LocateDataset("nsl-kdd", files, fs::current_path().string());

@@ -59,6 +59,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--threads", &TrainConfig::threads, "CPU threads (0: all cores)");
   f->Bind(cmd, "--out", &TrainConfig::out, "Bundle to write");
   f->Bind(cmd, "--checkpoint", &TrainConfig::checkpoint, "Checkpoint directory (default OUT.ckpt)");
+  f->Bind(cmd, "--stop-after", &TrainConfig::stop_after, "Stop after N epochs of this run (resume later)");
   CLI::Option* resume = cmd->add_flag("--resume", f->flags.resume, "Continue from the last checkpoint");
   CLI::Option* quiet = cmd->add_flag("--quiet,-q", f->flags.quiet, "No progress output");
   f->copiers.emplace_back(resume, [f](TrainConfig* c) { c->resume = f->flags.resume; });
@@ -82,6 +83,11 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       return;
     }
     const TrainSummary& s = *result;
+    if (s.interrupted) {
+      std::fprintf(stderr, "train: stopped after epoch %lld as asked; continue with --resume (checkpoint in %s)\n",
+                   static_cast<long long>(s.epochs_run), s.checkpoint_dir.c_str());
+      return;
+    }
     std::fprintf(stderr, "train: %zu rows x %lld epochs in %.2f s (%.0f samples/s); best epoch %lld\n",
                  s.train_rows, static_cast<long long>(s.epochs_run), s.train_seconds, s.samples_per_s,
                  static_cast<long long>(s.best_epoch));

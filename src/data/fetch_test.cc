@@ -4,21 +4,22 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "core/file.h"
 #include "core/sha256.h"
@@ -79,6 +80,94 @@ std::vector<std::string> StrayFiles(const fs::path& dir, const DatasetInfo& info
   return stray;
 }
 
+// A minimal HTTP/1.1 server on 127.0.0.1 for these tests: GET only, one connection at a time,
+// every response "Connection: close". (Debian's cpp-httplib is a compiled library that the test
+// binary does not link; downloads need nothing more than this.)
+class LoopbackHttpServer {
+ public:
+  // Maps a request path without the leading '/' to (HTTP status, body).
+  using Handler = std::function<std::pair<int, std::string>(const std::string& path)>;
+
+  explicit LoopbackHttpServer(Handler handler) : handler_(std::move(handler)) {}
+  ~LoopbackHttpServer() { Stop(); }
+
+  // Listens on a free port and serves from a thread; false if the socket could not be set up.
+  bool Start() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return false;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+    return true;
+  }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  int port() const { return port_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0) continue;
+      Answer(conn);
+      ::close(conn);
+    }
+  }
+
+  void Answer(int conn) {
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+      ssize_t n = ::recv(conn, buf, sizeof(buf), 0);
+      if (n <= 0) return;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    // "GET /PATH HTTP/1.1"
+    size_t sp1 = request.find(' ');
+    size_t sp2 = request.find(' ', sp1 + 1);
+    std::pair<int, std::string> reply = {400, "bad request"};
+    if (request.rfind("GET /", 0) == 0 && sp2 != std::string::npos) {
+      reply = handler_(request.substr(sp1 + 2, sp2 - sp1 - 2));
+    }
+    std::string head =
+        "HTTP/1.1 " + std::to_string(reply.first) + (reply.first == 200 ? " OK" : " Error") +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(reply.second.size()) +
+        "\r\nConnection: close\r\n\r\n";
+    SendAll(conn, head);
+    SendAll(conn, reply.second);
+  }
+
+  static void SendAll(int conn, const std::string& data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::send(conn, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  Handler handler_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 class FetchServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,38 +175,14 @@ class FetchServerTest : public ::testing::Test {
       GTEST_SKIP() << "NSL-KDD files not found at " << kNslKddDir
                    << " (the shared benchmark data); skipping the download tests";
     }
-    server_.Get(R"(/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
-      std::string name = req.matches[1];
-      ++requests_;
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = overrides_.find(name);
-      if (it != overrides_.end()) {
-        res.set_content(it->second, "text/plain");
-        return;
-      }
-      Result<std::string> body = ReadFile(std::string(kNslKddDir) + "/" + name);
-      if (missing_.count(name) || !body.ok() || name.find("..") != std::string::npos) {
-        res.status = 404;
-        res.set_content("not found", "text/plain");
-        return;
-      }
-      res.set_content(*body, "text/plain");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    ASSERT_GT(port_, 0);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // Connections queue from bind on; wait for the accept loop so that stop() finds it running.
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(server_.Start()) << "cannot listen on 127.0.0.1";
     cache_ = MakeTempDir("cache");
     opts_.cache_dir = cache_.string();
-    opts_.mirror = "http://127.0.0.1:" + std::to_string(port_);
+    opts_.mirror = "http://127.0.0.1:" + std::to_string(server_.port());
   }
 
   void TearDown() override {
-    if (thread_.joinable()) {
-      server_.stop();
-      thread_.join();
-    }
+    server_.Stop();
     if (!cache_.empty()) fs::remove_all(cache_);
   }
 
@@ -127,13 +192,23 @@ class FetchServerTest : public ::testing::Test {
     return *info;
   }
 
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  // Serves the NSL-KDD files, with per-name overrides and 404s, counting requests.
+  std::pair<int, std::string> Serve(const std::string& name) {
+    ++requests_;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = overrides_.find(name);
+    if (it != overrides_.end()) return {200, it->second};
+    if (missing_.count(name) || name.find("..") != std::string::npos) return {404, "not found"};
+    Result<std::string> body = ReadFile(std::string(kNslKddDir) + "/" + name);
+    if (!body.ok()) return {404, "not found"};
+    return {200, std::move(body).value()};
+  }
+
   std::atomic<int> requests_{0};
   std::mutex mu_;
   std::map<std::string, std::string> overrides_;  // GUARDED_BY(mu_): name -> body served instead
   std::set<std::string> missing_;                 // GUARDED_BY(mu_): names answered with 404
+  LoopbackHttpServer server_{[this](const std::string& name) { return Serve(name); }};
   fs::path cache_;
   FetchOptions opts_;
   // A proxy from the environment must not intercept requests to the local server.

@@ -11,6 +11,7 @@ nlohmann::json SchemaToJson(const Schema& schema) {
           {"header", schema.header},
           {"delimiter", std::string(1, schema.delimiter)},
           {"normal_classes", schema.normal_classes},
+          {"default_role", ColumnRoleName(schema.default_role)},
           {"columns", cols}};
 }
 
@@ -23,6 +24,10 @@ Result<Schema> SchemaFromJson(const nlohmann::json& j) {
     if (delim.size() != 1) return Status::Corruption("schema: delimiter must be one character");
     s.delimiter = delim[0];
     s.normal_classes = j.at("normal_classes").get<std::vector<std::string>>();
+    std::string default_role = j.value("default_role", std::string("ignore"));
+    if (!ParseColumnRole(default_role, &s.default_role)) {
+      return Status::Corruption("schema: unknown default_role '" + default_role + "'");
+    }
     for (const auto& c : j.at("columns")) {
       ColumnSpec spec;
       spec.name = c.at("name").get<std::string>();

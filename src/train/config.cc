@@ -34,11 +34,13 @@ Status TrainConfig::Validate() const {
     return Status::InvalidArgument("unknown --threshold '" + threshold + "' (f1, far)");
   if (!(valid_split > 0 && valid_split < 0.9))
     return Status::InvalidArgument("--valid-split must be in (0, 0.9)");
+  if (!(dropout < 1)) return Status::InvalidArgument("--dropout must be below 1");
   if (!(lr > 0)) return Status::InvalidArgument("--lr must be positive");
   if (epochs < 1) return Status::InvalidArgument("--epochs must be at least 1");
   if (batch_size < 1) return Status::InvalidArgument("--batch-size must be at least 1");
   if (patience < 0) return Status::InvalidArgument("--patience must be >= 0");
   if (!(target_far > 0 && target_far < 1)) return Status::InvalidArgument("--target-far must be in (0, 1)");
+  if (stop_after < 0) return Status::InvalidArgument("--stop-after must be >= 0");
   if (threads < 0) return Status::InvalidArgument("--threads must be >= 0");
   if (lr_step < 1 || !(lr_gamma > 0 && lr_gamma <= 1))
     return Status::InvalidArgument("--lr-step must be >= 1 and --lr-gamma in (0, 1]");

@@ -24,7 +24,7 @@ struct TrainConfig {
   std::string task = "binary";     // binary | multiclass (autoencoders: binary)
   std::vector<int64_t> hidden;     // empty: the model's default
   std::string activation = "relu";
-  double dropout = 0.1;
+  double dropout = -1;             // < 0: the model's default (0.1 classifiers, 0 autoencoders)
   int64_t window = 8;              // lstm
   int64_t lstm_hidden = 64;
   int64_t lstm_layers = 2;
@@ -50,6 +50,9 @@ struct TrainConfig {
   std::string out = "model.vigil";
   std::string checkpoint;          // directory; empty: OUT.ckpt
   bool resume = false;
+  // Stop after this many epochs of this invocation (0: no limit), leaving a checkpoint that
+  // `resume` continues from; not part of the run's identity.
+  int64_t stop_after = 0;
   bool quiet = false;
 
   Status Validate() const;

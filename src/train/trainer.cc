@@ -151,6 +151,7 @@ Status LoadCheckpoint(const std::string& dir, const std::string& key, LoopState*
     s->history = j.at("history");
     torch::load(net, dir + "/model.pt");
     torch::load(opt, dir + "/optim.pt");
+    best->clear();  // torch::load appends to a vector
     torch::load(*best, dir + "/best.pt");
     torch::Tensor rng;
     torch::load(rng, dir + "/rng.pt");
@@ -201,7 +202,7 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   spec.num_classes = static_cast<int64_t>(targets.classes.size());
   spec.hidden = cfg.hidden;
   spec.activation = cfg.activation;
-  spec.dropout = cfg.dropout;
+  spec.dropout = cfg.dropout >= 0 ? cfg.dropout : (spec.IsAutoencoder() ? 0.0 : 0.1);
   spec.window = cfg.window;
   spec.lstm_hidden = cfg.lstm_hidden;
   spec.lstm_layers = cfg.lstm_layers;
@@ -286,7 +287,16 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
                      (state.next_epoch > 0 ? ", resuming at epoch " + std::to_string(state.next_epoch + 1) : ""));
   }
   bool stopped_early = false;
+  const int64_t first_epoch = state.next_epoch;
   for (int64_t epoch = state.next_epoch; epoch < cfg.epochs; ++epoch) {
+    if (cfg.stop_after > 0 && epoch - first_epoch >= cfg.stop_after) {
+      progress.Finish();
+      TrainSummary paused;
+      paused.interrupted = true;
+      paused.epochs_run = state.next_epoch;
+      paused.checkpoint_dir = ckpt_dir;
+      return paused;
+    }
     if (cfg.patience > 0 && state.bad_epochs >= cfg.patience) {
       stopped_early = true;
       break;

@@ -33,6 +33,10 @@ struct TrainSummary {
   double total_seconds = 0;    // everything, reading the file included
   double samples_per_s = 0;    // train_rows * epochs_run / train_seconds
   EvalReport validation;
+  // Set when config.stop_after ended the run before the last epoch: no bundle was written, and
+  // the checkpoint in checkpoint_dir continues it with config.resume.
+  bool interrupted = false;
+  std::string checkpoint_dir;
 };
 
 Result<TrainSummary> Train(const TrainConfig& config);
