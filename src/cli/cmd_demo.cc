@@ -67,7 +67,8 @@ int RunDemo(const DemoFlags& f) {
     std::string model;
     int64_t epochs;
   };
-  const std::vector<Job> jobs = {{"mlp", f.quick ? 3 : 12}, {"autoencoder", f.quick ? 5 : 30}};
+  // Full runs use the training defaults (20 epochs at most, early stopping).
+  const std::vector<Job> jobs = {{"mlp", f.quick ? 3 : 0}, {"autoencoder", f.quick ? 5 : 0}};
   std::vector<Row> rows;
   for (const Job& job : jobs) {
     TrainConfig cfg;
@@ -75,7 +76,7 @@ int RunDemo(const DemoFlags& f) {
     cfg.train = *dir + "/" + train_file;
     cfg.model = job.model;
     cfg.task = "binary";
-    cfg.epochs = f.epochs > 0 ? f.epochs : job.epochs;
+    if (f.epochs > 0 || job.epochs > 0) cfg.epochs = f.epochs > 0 ? f.epochs : job.epochs;
     cfg.threads = f.threads;
     cfg.out = f.out + "/nsl-kdd-" + job.model + ".vigil";
     cfg.checkpoint = f.out + "/checkpoints/" + job.model;

@@ -53,6 +53,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--batch-size", &TrainConfig::batch_size, "Mini-batch size");
   f->Bind(cmd, "--patience", &TrainConfig::patience, "Early stopping: epochs without validation improvement (0: off)");
   f->Bind(cmd, "--class-weights", &TrainConfig::class_weights, "none or balanced");
+  f->Bind(cmd, "--ae-score", &TrainConfig::ae_score, "Autoencoder score: mse or scaled (per-feature error scale)");
   f->Bind(cmd, "--threshold", &TrainConfig::threshold, "Autoencoder threshold rule on the validation split: f1 or far");
   f->Bind(cmd, "--target-far", &TrainConfig::target_far, "Target false-alarm rate for --threshold far");
   f->Bind(cmd, "--seed", &TrainConfig::seed, "Random seed (split, init, shuffling)");

@@ -103,6 +103,9 @@ NetworkImpl::NetworkImpl(const ModelSpec& spec) : spec_(spec) {
                     .dropout(spec_.lstm_layers > 1 ? spec_.dropout : 0.0);
     lstm_ = register_module("lstm", torch::nn::LSTM(opts));
   }
+  if (spec_.IsAutoencoder()) {
+    error_scale_ = register_buffer("error_scale", torch::ones({spec_.input_dim}));
+  }
   fcs_ = register_module("fc", torch::nn::ModuleList());
   std::vector<int64_t> dims = LinearDims(spec_);
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
@@ -137,7 +140,12 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
 }
 
 torch::Tensor NetworkImpl::ReconstructionError(const torch::Tensor& x) {
-  return (forward(x) - x).pow(2).mean(1);
+  return ((forward(x) - x).pow(2) / error_scale_).mean(1);
+}
+
+void NetworkImpl::SetErrorScale(const torch::Tensor& scale) {
+  torch::NoGradGuard no_grad;
+  error_scale_.copy_(scale);
 }
 
 std::vector<BundleTensor> NetworkImpl::ExportTensors() {
@@ -158,6 +166,7 @@ std::vector<BundleTensor> NetworkImpl::ExportTensors() {
     add("fc" + std::to_string(i) + ".weight", fc->weight);
     add("fc" + std::to_string(i) + ".bias", fc->bias);
   }
+  if (spec_.IsAutoencoder()) add("score.error_scale", error_scale_);
   return out;
 }
 
@@ -180,6 +189,12 @@ Status NetworkImpl::ImportTensors(const Bundle& bundle) {
     auto fc = fcs_[i]->as<torch::nn::Linear>();
     VIGIL_RETURN_IF_ERROR(load("fc" + std::to_string(i) + ".weight", fc->weight));
     VIGIL_RETURN_IF_ERROR(load("fc" + std::to_string(i) + ".bias", fc->bias));
+  }
+  if (spec_.IsAutoencoder()) {
+    VIGIL_RETURN_IF_ERROR(load("score.error_scale", error_scale_));
+    if (!(error_scale_.min().item<float>() > 0)) {
+      return Status::Corruption("bundle tensor 'score.error_scale' must be positive");
+    }
   }
   return Status::Ok();
 }

@@ -7,7 +7,8 @@
 //   lstm         [batch, window, input] -> LSTM layers -> last step -> hidden... -> num_classes
 // Linear layers are named fc0, fc1, ... and exported as "fcK.weight" [out, in] and "fcK.bias"
 // [out]; the LSTM as "lstm.weight_ih_lK" [4H, in], "lstm.weight_hh_lK" [4H, H], "lstm.bias_ih_lK",
-// "lstm.bias_hh_lK" with PyTorch's gate order (input, forget, cell, output). docs/bundle.md
+// "lstm.bias_hh_lK" with PyTorch's gate order (input, forget, cell, output); autoencoders also carry
+// "score.error_scale" [input], the per-feature divisor of the squared reconstruction error. docs/bundle.md
 // describes the same layout for the detection plane, which re-implements the forward pass.
 //
 // A Network is a torch Module: not thread-safe; one trainer owns it.
@@ -50,9 +51,11 @@ class NetworkImpl : public torch::nn::Module {
 
   // mlp/lstm: logits [B, C]; autoencoders: reconstruction [B, D].
   torch::Tensor forward(torch::Tensor x);
-  // Per-row attack score and class probabilities, without grad, in eval mode:
-  // classifiers: probs [B, C] (softmax); autoencoders: per-row mean squared error [B].
+  // Autoencoders: per-row mean of the squared reconstruction error, each feature's error divided by
+  // its scale ("error_scale", all ones unless SetErrorScale() was called) [B].
   torch::Tensor ReconstructionError(const torch::Tensor& x);
+  // Autoencoders: per-feature divisors of the squared error [D] (exported as "score.error_scale").
+  void SetErrorScale(const torch::Tensor& scale);
 
   const ModelSpec& spec() const { return spec_; }
   std::vector<BundleTensor> ExportTensors();
@@ -64,6 +67,7 @@ class NetworkImpl : public torch::nn::Module {
   ModelSpec spec_;
   torch::nn::ModuleList fcs_;
   torch::nn::LSTM lstm_{nullptr};
+  torch::Tensor error_scale_;  // autoencoders only
 };
 TORCH_MODULE(Network);
 

@@ -30,6 +30,8 @@ Status TrainConfig::Validate() const {
     return Status::InvalidArgument("unknown --lr-schedule '" + lr_schedule + "' (none, cosine, step)");
   if (!one_of(class_weights, {"none", "balanced"}))
     return Status::InvalidArgument("unknown --class-weights '" + class_weights + "' (none, balanced)");
+  if (!one_of(ae_score, {"mse", "scaled"}))
+    return Status::InvalidArgument("unknown --ae-score '" + ae_score + "' (mse, scaled)");
   if (!one_of(threshold, {"f1", "far"}))
     return Status::InvalidArgument("unknown --threshold '" + threshold + "' (f1, far)");
   if (!(valid_split > 0 && valid_split < 0.9))
@@ -71,6 +73,7 @@ nlohmann::json TrainConfig::ToJson() const {
           {"batch_size", batch_size},
           {"patience", patience},
           {"class_weights", class_weights},
+          {"ae_score", ae_score},
           {"threshold", threshold},
           {"target_far", target_far},
           {"seed", seed},
@@ -124,7 +127,7 @@ Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
       {"lr_step", bind(&c->lr_step)},     {"lr_gamma", bind(&c->lr_gamma)},
       {"epochs", bind(&c->epochs)},       {"batch_size", bind(&c->batch_size)},
       {"patience", bind(&c->patience)},   {"class_weights", bind(&c->class_weights)},
-      {"threshold", bind(&c->threshold)}, {"target_far", bind(&c->target_far)},
+      {"threshold", bind(&c->threshold)}, {"ae_score", bind(&c->ae_score)}, {"target_far", bind(&c->target_far)},
       {"seed", bind(&c->seed)},           {"threads", bind(&c->threads)},
       {"out", bind(&c->out)},             {"checkpoint", bind(&c->checkpoint)},
       {"hidden", [c](const toml::node& n) {

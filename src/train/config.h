@@ -40,6 +40,10 @@ struct TrainConfig {
   int64_t batch_size = 256;
   int64_t patience = 5;            // early stopping on validation loss; 0 disables
   std::string class_weights = "none";  // none | balanced
+  // Autoencoder score: "mse" (mean squared reconstruction error) or "scaled" (each feature's
+  // squared error divided by its mean on the normal training rows, so features that are always
+  // hard to reconstruct do not drown the rest).
+  std::string ae_score = "scaled";
   // Autoencoder threshold selection on the validation split.
   std::string threshold = "f1";    // f1 | far
   double target_far = 0.01;        // for threshold = far

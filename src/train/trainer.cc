@@ -346,6 +346,19 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   }
   progress.Finish();
   RestoreParams(net, best);
+  if (spec.IsAutoencoder() && cfg.ae_score == "scaled") {
+    // Mean squared error of each feature over the normal training rows; a floor keeps features
+    // that are reconstructed almost perfectly from turning tiny deviations into huge scores.
+    torch::NoGradGuard no_grad;
+    net->eval();
+    torch::Tensor sum = torch::zeros({spec.input_dim});
+    for (int64_t b = 0; b < n_fit; b += 4096) {
+      torch::Tensor xb = GatherBatch(inputs, fit_idx.slice(0, b, std::min(n_fit, b + 4096)));
+      sum += (net->forward(xb) - xb).pow(2).sum(0);
+    }
+    torch::Tensor scale = sum / static_cast<double>(n_fit);
+    net->SetErrorScale(scale.clamp_min(std::max(1e-4, 0.1 * scale.mean().item<double>())));
+  }
 
   // Threshold and validation report.
   Table valid_part = table.Select(split.valid);
@@ -390,7 +403,8 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   md["normal_class"] = targets.normal_class;
   md["score"] = {{"kind", spec.IsAutoencoder() ? "reconstruction_error" : "attack_probability"},
                  {"threshold", threshold},
-                 {"threshold_rule", spec.IsAutoencoder() ? cfg.threshold : std::string("fixed")}};
+                 {"threshold_rule", spec.IsAutoencoder() ? cfg.threshold : std::string("fixed")},
+                 {"error_scale", spec.IsAutoencoder() ? cfg.ae_score : std::string("none")}};
   md["preprocessing"] = prep.ToJson();
   md["features"] = prep.OutputNames();
   md["schema"] = SchemaToJson(schema);
