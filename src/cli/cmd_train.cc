@@ -34,6 +34,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--schema", &TrainConfig::schema, "TOML schema for --format csv");
   f->Bind(cmd, "--train", &TrainConfig::train, "Training file");
   f->Bind(cmd, "--valid-split", &TrainConfig::valid_split, "Stratified validation fraction of the training file");
+  f->Bind(cmd, "--numeric-bins", &TrainConfig::numeric_bins, "Piecewise-linear bins per numeric column (0: off; -1: 16 for classifiers on unsw-nb15, else 0)");
   f->Bind(cmd, "--model", &TrainConfig::model, "mlp, autoencoder, mlp-ae, lstm");
   f->Bind(cmd, "--task", &TrainConfig::task, "binary or multiclass");
   f->Bind(cmd, "--hidden", &TrainConfig::hidden, "Hidden layer widths, e.g. --hidden 256 256");

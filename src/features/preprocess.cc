@@ -67,6 +67,28 @@ NumericFeature FitNumeric(const std::string& name, const std::vector<double>& co
   return f;
 }
 
+double Standardise(double raw, const NumericFeature& f, double clip) {
+  double v = (ApplyLog(FillNonFinite(raw, f), f) - f.mean) / f.std;
+  if (clip > 0) v = std::clamp(v, -clip, clip);
+  return std::isfinite(v) ? v : 0.0;
+}
+
+std::vector<double> FitBins(const std::vector<double>& col, const NumericFeature& f,
+                            const PreprocessOptions& o) {
+  std::vector<double> v;
+  v.reserve(col.size());
+  for (double x : col) v.push_back(Standardise(x, f, o.clip));
+  std::sort(v.begin(), v.end());
+  std::vector<double> edges = {v.front()};
+  for (size_t k = 1; k < o.numeric_bins; ++k) {
+    double q = v[std::min(v.size() - 1, k * v.size() / o.numeric_bins)];
+    if (q > edges.back() + 1e-9) edges.push_back(q);
+  }
+  if (v.back() > edges.back() + 1e-9) edges.push_back(v.back());
+  if (edges.size() < 2) edges.clear();  // a constant column has nothing to bin
+  return edges;
+}
+
 CategoricalFeature FitCategorical(const std::string& name, const std::vector<std::string>& col,
                                   const PreprocessOptions& o) {
   std::unordered_map<std::string, size_t> counts;
@@ -98,6 +120,7 @@ Result<Preprocessor> Preprocessor::Fit(const Table& train, const PreprocessOptio
   p.options_ = options;
   for (size_t c = 0; c < train.numeric.size(); ++c) {
     p.numeric_.push_back(FitNumeric(train.numeric_names[c], train.numeric[c], options));
+    if (options.numeric_bins > 1) p.numeric_.back().bin_edges = FitBins(train.numeric[c], p.numeric_.back(), options);
   }
   for (size_t c = 0; c < train.categorical.size(); ++c) {
     p.categorical_.push_back(FitCategorical(train.categorical_names[c], train.categorical[c], options));
@@ -109,6 +132,7 @@ Result<Preprocessor> Preprocessor::Fit(const Table& train, const PreprocessOptio
 
 void Preprocessor::ComputeOutputDim() {
   output_dim_ = numeric_.size();
+  for (const auto& f : numeric_) output_dim_ += f.bin_edges.empty() ? 0 : f.bin_edges.size() - 1;
   for (const auto& c : categorical_) output_dim_ += c.values.size() + 1;
 }
 
@@ -116,6 +140,9 @@ std::vector<std::string> Preprocessor::OutputNames() const {
   std::vector<std::string> names;
   names.reserve(output_dim_);
   for (const auto& f : numeric_) names.push_back(f.name);
+  for (const auto& f : numeric_) {
+    for (size_t i = 1; i < f.bin_edges.size(); ++i) names.push_back(f.name + "#bin" + std::to_string(i));
+  }
   for (const auto& c : categorical_) {
     for (const auto& v : c.values) names.push_back(c.name + "=" + v);
     names.push_back(c.name + "=<other>");
@@ -144,17 +171,22 @@ Status Preprocessor::Transform(const Table& t, std::vector<float>* out) const {
   const size_t dim = output_dim_;
   out->assign(t.rows * dim, 0.0f);
   const double clip = options_.clip;
+  size_t bin_offset = numeric_.size();
   for (size_t c = 0; c < numeric_.size(); ++c) {
     const NumericFeature& f = numeric_[c];
     const std::vector<double>& col = t.numeric[num_idx[c]];
+    const std::vector<double>& e = f.bin_edges;
     for (size_t r = 0; r < t.rows; ++r) {
-      double v = (ApplyLog(FillNonFinite(col[r], f), f) - f.mean) / f.std;
-      if (clip > 0) v = std::clamp(v, -clip, clip);
-      if (!std::isfinite(v)) v = 0;  // defensive: cannot happen with finite state
-      (*out)[r * dim + c] = static_cast<float>(v);
+      double v = Standardise(col[r], f, clip);
+      float* row = out->data() + r * dim;
+      row[c] = static_cast<float>(v);
+      for (size_t i = 1; i < e.size(); ++i) {
+        row[bin_offset + i - 1] = static_cast<float>(std::clamp((v - e[i - 1]) / (e[i] - e[i - 1]), 0.0, 1.0));
+      }
     }
+    bin_offset += e.empty() ? 0 : e.size() - 1;
   }
-  size_t offset = numeric_.size();
+  size_t offset = bin_offset;
   for (size_t c = 0; c < categorical_.size(); ++c) {
     const CategoricalFeature& f = categorical_[c];
     std::unordered_map<std::string_view, size_t> pos;
@@ -175,7 +207,8 @@ nlohmann::json Preprocessor::ToJson() const {
   j["options"] = {{"skew_threshold", options_.skew_threshold},
                   {"clip", options_.clip},
                   {"min_category_count", options_.min_category_count},
-                  {"max_categories", options_.max_categories}};
+                  {"max_categories", options_.max_categories},
+                  {"numeric_bins", options_.numeric_bins}};
   j["numeric"] = nlohmann::json::array();
   for (const auto& f : numeric_) {
     j["numeric"].push_back({{"name", f.name},
@@ -184,7 +217,8 @@ nlohmann::json Preprocessor::ToJson() const {
                             {"std", f.std},
                             {"raw_mean", f.raw_mean},
                             {"raw_min", f.raw_min},
-                            {"raw_max", f.raw_max}});
+                            {"raw_max", f.raw_max},
+                            {"bin_edges", f.bin_edges}});
   }
   j["categorical"] = nlohmann::json::array();
   for (const auto& f : categorical_) {
@@ -202,6 +236,7 @@ Result<Preprocessor> Preprocessor::FromJson(const nlohmann::json& j) {
     p.options_.clip = o.at("clip").get<double>();
     p.options_.min_category_count = o.at("min_category_count").get<size_t>();
     p.options_.max_categories = o.at("max_categories").get<size_t>();
+    p.options_.numeric_bins = o.value("numeric_bins", size_t{0});
     for (const auto& n : j.at("numeric")) {
       NumericFeature f;
       f.name = n.at("name").get<std::string>();
@@ -211,6 +246,16 @@ Result<Preprocessor> Preprocessor::FromJson(const nlohmann::json& j) {
       f.raw_mean = n.at("raw_mean").get<double>();
       f.raw_min = n.at("raw_min").get<double>();
       f.raw_max = n.at("raw_max").get<double>();
+      f.bin_edges = n.value("bin_edges", std::vector<double>{});
+      for (size_t i = 1; i < f.bin_edges.size(); ++i) {
+        if (!(f.bin_edges[i] > f.bin_edges[i - 1])) {
+          return Status::Corruption("preprocessing state for column '" + f.name +
+                                    "': bin edges must increase");
+        }
+      }
+      if (f.bin_edges.size() == 1) {
+        return Status::Corruption("preprocessing state for column '" + f.name + "': one bin edge");
+      }
       if (!std::isfinite(f.mean) || !std::isfinite(f.std) || !(f.std > 0) ||
           !std::isfinite(f.raw_mean) || !std::isfinite(f.raw_min) || !std::isfinite(f.raw_max)) {
         return Status::Corruption("preprocessing state for column '" + f.name +

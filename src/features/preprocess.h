@@ -9,7 +9,8 @@
 //   - categorical columns: one-hot over the values seen in training (at least min_category_count
 //     times, at most max_categories per column, most frequent first), plus an "other" bucket for
 //     every unseen or rare value.
-// Output layout: numeric columns in table order, then each categorical column's one-hot block.
+// Output layout: numeric columns in table order, then (if numeric_bins) each numeric column's bin
+// block, then each categorical column's one-hot block.
 //
 // The fitted state round-trips through JSON (stored in the model bundle), and a Preprocessor
 // restored from JSON transforms bit-for-bit like the original. Columns are matched by name, so a
@@ -32,6 +33,11 @@ struct PreprocessOptions {
   double clip = 10.0;           // clip standardised values to [-clip, clip]; 0 disables
   size_t min_category_count = 1;
   size_t max_categories = 512;
+  // Piecewise-linear bins per numeric column (0: off). With K bins, K-1 training quantiles of the
+  // standardised column become edges e_1 < ... < e_m (duplicates dropped), and the column gets m
+  // extra outputs clamp((x - e_{i-1}) / (e_i - e_{i-1}), 0, 1) with e_0 the training minimum: a
+  // thermometer code that lets a network place sharp, tree-like thresholds.
+  size_t numeric_bins = 0;
 };
 
 struct NumericFeature {
@@ -39,6 +45,9 @@ struct NumericFeature {
   bool log1p = false;
   double mean = 0, std = 1;            // of the (log-)transformed column
   double raw_mean = 0, raw_min = 0, raw_max = 0;  // of the raw finite values, for NaN/Inf fill
+  // Piecewise-linear bins (see PreprocessOptions::numeric_bins): e_0, e_1, ..., e_m in the
+  // standardised, clipped space; empty when off. Gives edges.size() - 1 outputs.
+  std::vector<double> bin_edges;
 };
 
 struct CategoricalFeature {

@@ -122,3 +122,51 @@ TEST(PreprocessTest, EmptyTableIsAnError) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(PreprocessTest, PiecewiseLinearBinsAreAThermometerCode) {
+  Table t;
+  t.rows = 100;
+  t.numeric_names = {"x", "constant"};
+  t.numeric.resize(2);
+  for (int i = 0; i < 100; ++i) {
+    t.numeric[0].push_back(i);
+    t.numeric[1].push_back(3);
+  }
+  PreprocessOptions o;
+  o.numeric_bins = 4;
+  auto p = Preprocessor::Fit(t, o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const auto& edges = p->numeric()[0].bin_edges;
+  ASSERT_EQ(edges.size(), 5u);  // min, 3 quantiles, max
+  EXPECT_TRUE(p->numeric()[1].bin_edges.empty());
+  EXPECT_EQ(p->output_dim(), 2u + 4u);
+  EXPECT_EQ(p->OutputNames()[2], "x#bin1");
+
+  std::vector<float> x;
+  ASSERT_TRUE(p->Transform(t, &x).ok());
+  const size_t dim = p->output_dim();
+  for (size_t r = 0; r < t.rows; ++r) {
+    const float* row = &x[r * dim + 2];
+    // Monotone thermometer: full bins, then one partial bin, then empty ones.
+    for (size_t i = 1; i < 4; ++i) EXPECT_GE(row[i - 1], row[i]);
+    for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(row[i] >= 0 && row[i] <= 1);
+  }
+  EXPECT_EQ(x[0 * dim + 2], 0.0f);   // the minimum fills nothing
+  EXPECT_EQ(x[99 * dim + 5], 1.0f);  // the maximum fills everything
+
+  auto q = Preprocessor::FromJson(nlohmann::json::parse(p->ToJson().dump()));
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  std::vector<float> y;
+  ASSERT_TRUE(q->Transform(t, &y).ok());
+  EXPECT_EQ(x, y);
+
+  nlohmann::json j = p->ToJson();
+  j["numeric"][0]["bin_edges"][2] = -100.0;
+  EXPECT_FALSE(Preprocessor::FromJson(j).ok());
+}
+
+}  // namespace
+}  // namespace vigil

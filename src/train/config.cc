@@ -42,6 +42,8 @@ Status TrainConfig::Validate() const {
   if (batch_size < 1) return Status::InvalidArgument("--batch-size must be at least 1");
   if (patience < 0) return Status::InvalidArgument("--patience must be >= 0");
   if (!(target_far > 0 && target_far < 1)) return Status::InvalidArgument("--target-far must be in (0, 1)");
+  if (numeric_bins < -1 || numeric_bins > 64)
+    return Status::InvalidArgument("--numeric-bins must be in [0, 64], or -1 for the data set's default");
   if (stop_after < 0) return Status::InvalidArgument("--stop-after must be >= 0");
   if (threads < 0) return Status::InvalidArgument("--threads must be >= 0");
   if (lr_step < 1 || !(lr_gamma > 0 && lr_gamma <= 1))
@@ -54,6 +56,7 @@ nlohmann::json TrainConfig::ToJson() const {
           {"schema", schema},
           {"train", train},
           {"valid_split", valid_split},
+          {"numeric_bins", numeric_bins},
           {"model", model},
           {"task", task},
           {"hidden", hidden},
@@ -78,6 +81,12 @@ nlohmann::json TrainConfig::ToJson() const {
           {"target_far", target_far},
           {"seed", seed},
           {"threads", threads}};
+}
+
+int64_t DefaultNumericBins(const TrainConfig& c) {
+  if (c.numeric_bins >= 0) return c.numeric_bins;
+  const bool autoencoder = c.model == "autoencoder" || c.model == "mlp-ae";
+  return c.format == "unsw-nb15" && !autoencoder ? 16 : 0;
 }
 
 namespace {
@@ -118,6 +127,7 @@ Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
   std::map<std::string, Setter> setters = {
       {"format", bind(&c->format)},       {"schema", bind(&c->schema)},
       {"train", bind(&c->train)},         {"valid_split", bind(&c->valid_split)},
+      {"numeric_bins", bind(&c->numeric_bins)},
       {"model", bind(&c->model)},         {"task", bind(&c->task)},
       {"activation", bind(&c->activation)}, {"dropout", bind(&c->dropout)},
       {"window", bind(&c->window)},       {"lstm_hidden", bind(&c->lstm_hidden)},

@@ -194,7 +194,9 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
     return Status::InvalidArgument(cfg.train + ": too few rows for a validation split");
   }
   Table train_part = table.Select(split.train);
-  VIGIL_ASSIGN_OR_RETURN(Preprocessor prep, Preprocessor::Fit(train_part));
+  PreprocessOptions prep_options;
+  prep_options.numeric_bins = static_cast<size_t>(DefaultNumericBins(cfg));
+  VIGIL_ASSIGN_OR_RETURN(Preprocessor prep, Preprocessor::Fit(train_part, prep_options));
 
   ModelSpec spec;
   spec.type = cfg.model;
