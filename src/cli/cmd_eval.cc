@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "core/file.h"
@@ -31,7 +32,8 @@ Result<Table> ReadForModel(const LoadedModel& m, const ScoreFlags& f, bool requi
 }
 
 Result<LoadedModel> Load(const ScoreFlags& f) {
-  if (f.threads > 0) torch::set_num_threads(f.threads);
+  torch::set_num_threads(f.threads > 0 ? f.threads
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   VIGIL_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(f.model));
   if (!std::isnan(f.threshold)) m.threshold = f.threshold;
   return m;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "core/file.h"
 #include "core/progress.h"
@@ -181,7 +182,9 @@ void RestoreParams(Network& net, const std::vector<torch::Tensor>& saved) {
 Result<TrainSummary> Train(const TrainConfig& cfg) {
   VIGIL_RETURN_IF_ERROR(cfg.Validate());
   auto t_start = std::chrono::steady_clock::now();
-  if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
+  // LibTorch's own default may be fewer threads than cores; always set it.
+  torch::set_num_threads(cfg.threads > 0 ? cfg.threads
+                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   torch::manual_seed(cfg.seed);
 
   // Data.
