@@ -76,7 +76,8 @@ run_vigil() {
   log "vigil $model on $ds ($task): training"
   if ! /usr/bin/time -v -o "$WORK/$tag.train.time" "$VIGIL" train --format "$format" \
       --train "$train" --model "$model" --task "$task" --epochs "$EPOCHS" --batch-size "$BATCH" \
-      --threads "$THREADS" --seed "$SEED" --out "$WORK/$tag.vigil" 2> "$WORK/$tag.train.log"; then
+      --threads "$THREADS" --seed "$SEED" --out "$WORK/$tag.vigil" > "$WORK/$tag.train.out" \
+      2> "$WORK/$tag.train.log"; then
     log "vigil train failed; last lines of its log:"
     tail -n 5 "$WORK/$tag.train.log" >&2
     printf 'vigil-failed\t%s\t%s\t%s\n' "$ds" "$task" "$model" >> "$MANIFEST"
@@ -88,7 +89,7 @@ run_vigil() {
     name=$(basename "$test")
     if /usr/bin/time -v -o "$WORK/$tag.$name.time" "$VIGIL" eval --model "$WORK/$tag.vigil" \
         --format "$format" --test "$test" --report "$WORK/$tag.$name.json" \
-        2> "$WORK/$tag.$name.log"; then
+        > "$WORK/$tag.$name.out" 2> "$WORK/$tag.$name.log"; then
       specs+=("$name=$WORK/$tag.$name.json=$WORK/$tag.$name.time")
     else
       log "vigil eval on $name failed:"

@@ -252,7 +252,7 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
         torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
   }
 
-  auto loss_of = [&](const torch::Tensor& idx, bool training) {
+  auto loss_of = [&](const torch::Tensor& idx) {
     torch::Tensor xb = GatherBatch(inputs, idx);
     if (spec.IsAutoencoder()) return torch::mse_loss(net->forward(xb), xb);
     torch::Tensor yb = y_all.index_select(0, idx);
@@ -268,7 +268,7 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
     double total = 0;
     for (int64_t b = 0; b < n; b += 4096) {
       torch::Tensor idx = valid_loss_idx.slice(0, b, std::min(n, b + 4096));
-      total += loss_of(idx, false).item<double>() * static_cast<double>(idx.size(0));
+      total += loss_of(idx).item<double>() * static_cast<double>(idx.size(0));
     }
     return total / static_cast<double>(n);
   };
@@ -316,7 +316,7 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
     for (int64_t b = 0; b < batches; ++b) {
       torch::Tensor idx = perm.slice(0, b * cfg.batch_size, std::min(n_fit, (b + 1) * cfg.batch_size));
       opt->zero_grad();
-      torch::Tensor loss = loss_of(idx, true);
+      torch::Tensor loss = loss_of(idx);
       loss.backward();
       opt->step();
       loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
@@ -366,7 +366,6 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   }
 
   // Threshold and validation report.
-  Table valid_part = table.Select(split.valid);
   torch::Tensor valid_idx = ToIndexTensor(split.valid);
   ModelInputs valid_inputs;
   valid_inputs.x = inputs.x;
@@ -378,11 +377,13 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   }
   double threshold = 0.5;
   ScoreOutput vs = ScoreInputs(*net, valid_inputs, targets.normal_class, cfg.task, threshold);
-  std::vector<uint8_t> vlabels(valid_part.labels.begin(), valid_part.labels.end());
+  std::vector<uint8_t> vlabels;
+  for (size_t r : split.valid) vlabels.push_back(table.labels[r]);
   if (spec.IsAutoencoder()) {
     threshold = cfg.threshold == "far" ? ThresholdForFalseAlarmRate(vlabels, vs.attack_score, cfg.target_far)
                                        : BestF1Threshold(vlabels, vs.attack_score);
-    vs = ScoreInputs(*net, valid_inputs, targets.normal_class, cfg.task, threshold);
+    const int normal = targets.normal_class;
+    for (size_t i = 0; i < vs.pred.size(); ++i) vs.pred[i] = vs.attack_score[i] > threshold ? 1 - normal : normal;
   }
   std::vector<int> vtrue;
   for (size_t r : split.valid) vtrue.push_back(static_cast<int>(targets.y[r]));
