@@ -51,8 +51,9 @@ class CliTest : public ::testing::Test {
     if (!fs::exists(kNsl + "/KDDTrain+_20Percent.txt")) return;
     // One small model shared by the tests below; TOML config with a flag overriding it.
     std::ofstream(dir_ + "/cfg.toml") << "epochs = 5\nlr = 0.002\nbatch_size = 128\n";
-    CmdResult r = Vigil("train --config " + dir_ + "/cfg.toml --epochs 1 --threads 1 --format nsl-kdd --train " +
-                  kNsl + "/KDDTrain+_20Percent.txt --out " + dir_ + "/m.vigil");
+    CmdResult r = Vigil("train --config " + dir_ +
+                        "/cfg.toml --epochs 1 --threads 1 --format nsl-kdd --train " + kNsl +
+                        "/KDDTrain+_20Percent.txt --out " + dir_ + "/m.vigil");
     train_ok_ = r.code == 0;
     train_out_ = r.out;
   }
@@ -83,7 +84,7 @@ TEST_F(CliTest, TrainShowsProgressAndFlagsOverrideTheConfigFile) {
 
 TEST_F(CliTest, EvalWritesEveryReportKey) {
   CmdResult r = Vigil("eval --model " + dir_ + "/m.vigil --format nsl-kdd --test " + kNsl +
-                "/KDDTest+.txt --report " + dir_ + "/r.json");
+                      "/KDDTest+.txt --report " + dir_ + "/r.json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("false_alarm_rate"), std::string::npos);
   auto j = nlohmann::json::parse(Slurp(dir_ + "/r.json"));
@@ -97,8 +98,8 @@ TEST_F(CliTest, EvalWritesEveryReportKey) {
 }
 
 TEST_F(CliTest, PredictWritesOneJsonObjectPerRecord) {
-  CmdResult r = Vigil("predict --model " + dir_ + "/m.vigil --input " + kNsl + "/KDDTest-21.txt --output " +
-                dir_ + "/p.jsonl");
+  CmdResult r = Vigil("predict --model " + dir_ + "/m.vigil --input " + kNsl +
+                      "/KDDTest-21.txt --output " + dir_ + "/p.jsonl");
   ASSERT_EQ(r.code, 0) << r.out;
   std::ifstream in(dir_ + "/p.jsonl");
   std::string line;
@@ -109,7 +110,8 @@ TEST_F(CliTest, PredictWritesOneJsonObjectPerRecord) {
       EXPECT_TRUE(j.contains("class"));
       EXPECT_TRUE(j.contains("score"));
       EXPECT_EQ(j["probabilities"].size(), 2u);
-      double sum = j["probabilities"]["normal"].get<double>() + j["probabilities"]["attack"].get<double>();
+      double sum =
+          j["probabilities"]["normal"].get<double>() + j["probabilities"]["attack"].get<double>();
       EXPECT_NEAR(sum, 1.0, 1e-5);
     }
     ++n;
@@ -155,15 +157,17 @@ TEST_F(CliTest, MalformedInputNamesFileLineAndField) {
 TEST_F(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(Vigil("train --epochs").code, 2);
   EXPECT_NE(Vigil("no-such-command").code, 0);
-  CmdResult r = Vigil("train --train " + kNsl + "/KDDTest+.txt --model lstm --out " + dir_ + "/l.vigil");
+  CmdResult r =
+      Vigil("train --train " + kNsl + "/KDDTest+.txt --model lstm --out " + dir_ + "/l.vigil");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("source and time"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, DataSplitKeepsEveryRow) {
   if (!fs::exists(kData + "/unsw-nb15/UNSW_NB15_dev.csv")) GTEST_SKIP() << "UNSW-NB15 not found";
-  CmdResult r = Vigil("data split --format unsw-nb15 --input " + kData + "/unsw-nb15/UNSW_NB15_dev.csv " +
-                "--test-fraction 0.25 --train-out " + dir_ + "/u_train.csv --test-out " + dir_ + "/u_test.csv");
+  CmdResult r = Vigil("data split --format unsw-nb15 --input " + kData +
+                      "/unsw-nb15/UNSW_NB15_dev.csv " + "--test-fraction 0.25 --train-out " + dir_ +
+                      "/u_train.csv --test-out " + dir_ + "/u_test.csv");
   ASSERT_EQ(r.code, 0) << r.out;
   auto lines = [](const std::string& path) {
     std::ifstream in(path);

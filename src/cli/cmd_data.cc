@@ -17,7 +17,8 @@ int RunList() {
   for (const DatasetInfo& d : DatasetCatalog()) {
     std::printf("%-10s %s\n", d.name.c_str(), d.description.c_str());
     for (const DatasetFile& f : d.files) {
-      std::printf("    %-26s %10llu bytes  %s\n", f.name.c_str(), static_cast<unsigned long long>(f.size),
+      std::printf("    %-26s %10llu bytes  %s\n", f.name.c_str(),
+                  static_cast<unsigned long long>(f.size),
                   f.url.empty() ? "(manual download)" : f.url.c_str());
     }
   }
@@ -53,10 +54,13 @@ void AddDataCommands(CLI::App& app, int* exit_code) {
 
   auto name = std::make_shared<std::string>();
   auto opts = std::make_shared<FetchOptions>();
-  CLI::App* fetch = data->add_subcommand("fetch", "Download a data set, verify its SHA-256, cache it");
+  CLI::App* fetch =
+      data->add_subcommand("fetch", "Download a data set, verify its SHA-256, cache it");
   fetch->add_option("name", *name, "Data set name (see `vigil data list`)")->required();
-  fetch->add_option("--cache", opts->cache_dir, "Cache directory (default $VIGIL_CACHE or ~/.cache/vigil/data)");
-  fetch->add_option("--mirror", opts->mirror, "Base URL to download from instead of the official location");
+  fetch->add_option("--cache", opts->cache_dir,
+                    "Cache directory (default $VIGIL_CACHE or ~/.cache/vigil/data)");
+  fetch->add_option("--mirror", opts->mirror,
+                    "Base URL to download from instead of the official location");
   fetch->add_flag("--force", opts->force, "Download again even if cached");
   fetch->callback([name, opts, exit_code]() { *exit_code = RunFetch(*name, *opts); });
 
@@ -82,20 +86,22 @@ void AddDataCommands(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(schema.status());
       return;
     }
-    auto counts = SplitFile(sf->input, *schema, sf->fraction, sf->seed, sf->train_out, sf->test_out);
+    auto counts =
+        SplitFile(sf->input, *schema, sf->fraction, sf->seed, sf->train_out, sf->test_out);
     if (!counts.ok()) {
       *exit_code = ReportError(counts.status());
       return;
     }
-    std::printf("wrote %s (%zu rows) and %s (%zu rows)\n", sf->train_out.c_str(), counts->first_rows,
-                sf->test_out.c_str(), counts->second_rows);
+    std::printf("wrote %s (%zu rows) and %s (%zu rows)\n", sf->train_out.c_str(),
+                counts->first_rows, sf->test_out.c_str(), counts->second_rows);
   });
 
   auto synth = std::make_shared<SynthOptions>();
   auto out = std::make_shared<std::string>();
   auto schema_out = std::make_shared<std::string>();
   CLI::App* gen = data->add_subcommand(
-      "synth", "Write the generated sequence data set (attacks visible only across a host's flows)");
+      "synth",
+      "Write the generated sequence data set (attacks visible only across a host's flows)");
   gen->add_option("--out", *out, "CSV file to write")->required();
   gen->add_option("--schema-out", *schema_out, "TOML schema to write (default OUT with .toml)");
   gen->add_option("--hosts", synth->hosts, "Number of hosts")->capture_default_str();

@@ -19,9 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DemoFlags {
-  std::string data;      // directory holding the NSL-KDD files (or a parent with nsl-kdd/)
+  std::string data;  // directory holding the NSL-KDD files (or a parent with nsl-kdd/)
   std::string out = "vigil-demo";
-  int64_t epochs = 0;    // 0: per-model default
+  int64_t epochs = 0;  // 0: per-model default
   int threads = 0;
   bool quick = false;
 };
@@ -33,9 +33,10 @@ Result<std::string> FindNslKdd(const DemoFlags& f, const std::vector<std::string
       for (const auto& name : files) all &= FileExists(dir + "/" + name);
       if (all) return dir;
     }
-    return Status::NotFound(f.data + ": no NSL-KDD files (" + files[0] + ", ...) there or in " + f.data +
-                            "/nsl-kdd/; run `vigil data fetch nsl-kdd` to download them, or point --data at "
-                            "the directory that holds them");
+    return Status::NotFound(
+        f.data + ": no NSL-KDD files (" + files[0] + ", ...) there or in " + f.data +
+        "/nsl-kdd/; run `vigil data fetch nsl-kdd` to download them, or point --data at "
+        "the directory that holds them");
   }
   // The current directory is usually the checkout; the executable's location is a fallback.
   auto here = LocateDataset("nsl-kdd", files, fs::current_path().string());
@@ -85,9 +86,9 @@ int RunDemo(const DemoFlags& f) {
     std::fflush(stdout);
     auto summary = Train(cfg);
     if (!summary.ok()) return ReportError(summary.status());
-    std::printf("   %zu rows x %lld epochs in %.1f s (%.0f samples/s), wrote %s\n", summary->train_rows,
-                static_cast<long long>(summary->epochs_run), summary->train_seconds,
-                summary->samples_per_s, cfg.out.c_str());
+    std::printf("   %zu rows x %lld epochs in %.1f s (%.0f samples/s), wrote %s\n",
+                summary->train_rows, static_cast<long long>(summary->epochs_run),
+                summary->train_seconds, summary->samples_per_s, cfg.out.c_str());
     auto model = LoadModel(cfg.out);
     if (!model.ok()) return ReportError(model.status());
     for (const std::string& test : {std::string("KDDTest+.txt"), std::string("KDDTest-21.txt")}) {
@@ -107,14 +108,16 @@ int RunDemo(const DemoFlags& f) {
   std::printf("%-12s %-11s %8s %9s %7s %7s %8s %8s %7s\n", "model", "test", "accuracy", "precision",
               "recall", "f1", "FAR", "ROC-AUC", "rows");
   for (const Row& r : rows) {
-    std::printf("%-12s %-11s %8.4f %9.4f %7.4f %7.4f %8.4f %8.4f %7zu\n", r.model.c_str(), r.test.c_str(),
-                r.report.accuracy, r.report.precision, r.report.recall, r.report.f1,
+    std::printf("%-12s %-11s %8.4f %9.4f %7.4f %7.4f %8.4f %8.4f %7zu\n", r.model.c_str(),
+                r.test.c_str(), r.report.accuracy, r.report.precision, r.report.recall, r.report.f1,
                 r.report.false_alarm_rate, r.report.roc_auc, r.report.rows);
   }
   std::printf("\nBundles, JSON reports and checkpoints are in %s/. Next:\n", f.out.c_str());
   std::printf("  build/vigil inspect %s/nsl-kdd-mlp.vigil\n", f.out.c_str());
-  std::printf("  build/vigil predict --model %s/nsl-kdd-mlp.vigil --input %s/KDDTest+.txt --output predictions.jsonl\n",
-              f.out.c_str(), dir->c_str());
+  std::printf(
+      "  build/vigil predict --model %s/nsl-kdd-mlp.vigil --input %s/KDDTest+.txt --output "
+      "predictions.jsonl\n",
+      f.out.c_str(), dir->c_str());
   return 0;
 }
 
@@ -123,12 +126,16 @@ int RunDemo(const DemoFlags& f) {
 void AddDemoCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<DemoFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "demo", "Train and evaluate an MLP and an autoencoder on NSL-KDD, export bundles, print the report");
-  cmd->add_option("--data", f->data, "Directory with the NSL-KDD files (default: $VIGIL_DATA, ../shared/data, the cache)");
+      "demo",
+      "Train and evaluate an MLP and an autoencoder on NSL-KDD, export bundles, print the report");
+  cmd->add_option(
+      "--data", f->data,
+      "Directory with the NSL-KDD files (default: $VIGIL_DATA, ../shared/data, the cache)");
   cmd->add_option("--out", f->out, "Output directory")->capture_default_str();
   cmd->add_option("--epochs", f->epochs, "Epochs for every model (default: per model)");
   cmd->add_option("--threads", f->threads, "CPU threads (0: all cores)");
-  cmd->add_flag("--quick", f->quick, "Train on KDDTrain+_20Percent with few epochs (about a minute)");
+  cmd->add_flag("--quick", f->quick,
+                "Train on KDDTrain+_20Percent with few epochs (about a minute)");
   cmd->callback([f, exit_code]() { *exit_code = RunDemo(*f); });
 }
 

@@ -32,8 +32,9 @@ Result<Table> ReadForModel(const LoadedModel& m, const ScoreFlags& f, bool requi
 }
 
 Result<LoadedModel> Load(const ScoreFlags& f) {
-  torch::set_num_threads(f.threads > 0 ? f.threads
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(f.threads > 0
+                             ? f.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   VIGIL_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(f.model));
   if (!std::isnan(f.threshold)) m.threshold = f.threshold;
   return m;
@@ -42,7 +43,8 @@ Result<LoadedModel> Load(const ScoreFlags& f) {
 void AddCommonFlags(CLI::App* cmd, ScoreFlags* f, const char* input_flag, const char* input_help) {
   cmd->add_option("--model,-m", f->model, "Model bundle")->required()->check(CLI::ExistingFile);
   cmd->add_option(input_flag, f->input, input_help)->required()->check(CLI::ExistingFile);
-  cmd->add_option("--format", f->format, "nsl-kdd, unsw-nb15 or csv (default: the bundle's schema)");
+  cmd->add_option("--format", f->format,
+                  "nsl-kdd, unsw-nb15 or csv (default: the bundle's schema)");
   cmd->add_option("--schema", f->schema, "TOML schema for --format csv");
   cmd->add_option("--threshold", f->threshold, "Override the bundle's score threshold");
   cmd->add_option("--threads", f->threads, "CPU threads (0: all cores)");
@@ -99,7 +101,8 @@ int RunPredict(const ScoreFlags& f) {
   }
   out.flush();
   if (!out) return ReportError(Status::IOError(f.output + ": write failed"));
-  if (file.is_open()) std::fprintf(stderr, "wrote %zu predictions to %s\n", table->rows, f.output.c_str());
+  if (file.is_open())
+    std::fprintf(stderr, "wrote %zu predictions to %s\n", table->rows, f.output.c_str());
   return 0;
 }
 
@@ -114,7 +117,8 @@ void AddEvalCommands(CLI::App& app, int* exit_code) {
   eval->callback([ef, report, exit_code]() { *exit_code = RunEval(*ef, *report); });
 
   auto pf = std::make_shared<ScoreFlags>();
-  CLI::App* predict = app.add_subcommand("predict", "Score every record of a file (JSON lines out)");
+  CLI::App* predict =
+      app.add_subcommand("predict", "Score every record of a file (JSON lines out)");
   AddCommonFlags(predict, pf.get(), "--input", "File to score (labels optional)");
   predict->add_option("--output,-o", pf->output, "JSON-lines output (default stdout)");
   predict->callback([pf, exit_code]() { *exit_code = RunPredict(*pf); });

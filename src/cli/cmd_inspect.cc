@@ -33,11 +33,12 @@ int RunInspect(const std::string& path, bool json) {
   if (md.contains("model") && md["model"].contains("layers")) {
     for (const auto& l : md["model"]["layers"]) {
       std::printf("  %-6s %5lld -> %-5lld %s\n", l.value("name", "?").c_str(),
-                  static_cast<long long>(l.value("in", 0)), static_cast<long long>(l.value("out", 0)),
-                  l.value("activation", "").c_str());
+                  static_cast<long long>(l.value("in", 0)),
+                  static_cast<long long>(l.value("out", 0)), l.value("activation", "").c_str());
     }
   }
-  std::printf("classes     %s (normal: %s)\n", Get(md, "classes").c_str(), Get(md, "normal_class").c_str());
+  std::printf("classes     %s (normal: %s)\n", Get(md, "classes").c_str(),
+              Get(md, "normal_class").c_str());
   std::printf("score       %s, threshold %s (%s)\n", Get(md, "score", "kind").c_str(),
               Get(md, "score", "threshold").c_str(), Get(md, "score", "threshold_rule").c_str());
   std::printf("schema      %s\n", Get(md, "schema", "format").c_str());
@@ -50,7 +51,8 @@ int RunInspect(const std::string& path, bool json) {
     std::printf("training    %s rows, %s epochs (best %s), %.0f samples/s\n",
                 t.value("train_rows", nlohmann::json()).dump().c_str(),
                 t.value("epochs_run", nlohmann::json()).dump().c_str(),
-                t.value("best_epoch", nlohmann::json()).dump().c_str(), t.value("samples_per_s", 0.0));
+                t.value("best_epoch", nlohmann::json()).dump().c_str(),
+                t.value("samples_per_s", 0.0));
     if (t.contains("config")) std::printf("config      %s\n", t["config"].dump().c_str());
   }
   if (md.contains("metrics") && md["metrics"].contains("validation")) {
@@ -65,7 +67,8 @@ int RunInspect(const std::string& path, bool json) {
   std::printf("tensors     %zu\n", b->tensors.size());
   for (const auto& t : b->tensors) {
     std::string shape;
-    for (size_t i = 0; i < t.shape.size(); ++i) shape += (i ? "x" : "") + std::to_string(t.shape[i]);
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      shape += (i ? "x" : "") + std::to_string(t.shape[i]);
     std::printf("  %-22s %s\n", t.name.c_str(), shape.c_str());
   }
   return 0;

@@ -17,7 +17,8 @@ struct TrainFlags {
   std::vector<std::pair<CLI::Option*, std::function<void(TrainConfig*)>>> copiers;
 
   template <typename T>
-  void Bind(CLI::App* cmd, const std::string& name, T TrainConfig::*field, const std::string& help) {
+  void Bind(CLI::App* cmd, const std::string& name, T TrainConfig::*field,
+            const std::string& help) {
     CLI::Option* opt = cmd->add_option(name, flags.*field, help)->capture_default_str();
     copiers.emplace_back(opt, [this, field](TrainConfig* c) { c->*field = flags.*field; });
   }
@@ -27,14 +28,19 @@ struct TrainFlags {
 
 void AddTrainCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<TrainFlags>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a model on a labelled file and write a bundle");
-  cmd->add_option("--config", f->config_file, "TOML file with any of these settings (flags override it)")
+  CLI::App* cmd =
+      app.add_subcommand("train", "Train a model on a labelled file and write a bundle");
+  cmd->add_option("--config", f->config_file,
+                  "TOML file with any of these settings (flags override it)")
       ->check(CLI::ExistingFile);
   f->Bind(cmd, "--format", &TrainConfig::format, "Data format: nsl-kdd, unsw-nb15, csv");
   f->Bind(cmd, "--schema", &TrainConfig::schema, "TOML schema for --format csv");
   f->Bind(cmd, "--train", &TrainConfig::train, "Training file");
-  f->Bind(cmd, "--valid-split", &TrainConfig::valid_split, "Stratified validation fraction of the training file");
-  f->Bind(cmd, "--numeric-bins", &TrainConfig::numeric_bins, "Piecewise-linear bins per numeric column (0: off; -1: 16 for classifiers on unsw-nb15, else 0)");
+  f->Bind(cmd, "--valid-split", &TrainConfig::valid_split,
+          "Stratified validation fraction of the training file");
+  f->Bind(cmd, "--numeric-bins", &TrainConfig::numeric_bins,
+          "Piecewise-linear bins per numeric column (0: off; -1: 16 for classifiers on unsw-nb15, "
+          "else 0)");
   f->Bind(cmd, "--model", &TrainConfig::model, "mlp, autoencoder, mlp-ae, lstm");
   f->Bind(cmd, "--task", &TrainConfig::task, "binary or multiclass");
   f->Bind(cmd, "--hidden", &TrainConfig::hidden, "Hidden layer widths, e.g. --hidden 256 256");
@@ -52,17 +58,23 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--lr-gamma", &TrainConfig::lr_gamma, "step schedule: decay factor");
   f->Bind(cmd, "--epochs", &TrainConfig::epochs, "Maximum epochs");
   f->Bind(cmd, "--batch-size", &TrainConfig::batch_size, "Mini-batch size");
-  f->Bind(cmd, "--patience", &TrainConfig::patience, "Early stopping: epochs without validation improvement (0: off)");
+  f->Bind(cmd, "--patience", &TrainConfig::patience,
+          "Early stopping: epochs without validation improvement (0: off)");
   f->Bind(cmd, "--class-weights", &TrainConfig::class_weights, "none or balanced");
-  f->Bind(cmd, "--ae-score", &TrainConfig::ae_score, "Autoencoder score: mse or scaled (per-feature error scale)");
-  f->Bind(cmd, "--threshold", &TrainConfig::threshold, "Autoencoder threshold rule on the validation split: f1 or far");
-  f->Bind(cmd, "--target-far", &TrainConfig::target_far, "Target false-alarm rate for --threshold far");
+  f->Bind(cmd, "--ae-score", &TrainConfig::ae_score,
+          "Autoencoder score: mse or scaled (per-feature error scale)");
+  f->Bind(cmd, "--threshold", &TrainConfig::threshold,
+          "Autoencoder threshold rule on the validation split: f1 or far");
+  f->Bind(cmd, "--target-far", &TrainConfig::target_far,
+          "Target false-alarm rate for --threshold far");
   f->Bind(cmd, "--seed", &TrainConfig::seed, "Random seed (split, init, shuffling)");
   f->Bind(cmd, "--threads", &TrainConfig::threads, "CPU threads (0: all cores)");
   f->Bind(cmd, "--out", &TrainConfig::out, "Bundle to write");
   f->Bind(cmd, "--checkpoint", &TrainConfig::checkpoint, "Checkpoint directory (default OUT.ckpt)");
-  f->Bind(cmd, "--stop-after", &TrainConfig::stop_after, "Stop after N epochs of this run (resume later)");
-  CLI::Option* resume = cmd->add_flag("--resume", f->flags.resume, "Continue from the last checkpoint");
+  f->Bind(cmd, "--stop-after", &TrainConfig::stop_after,
+          "Stop after N epochs of this run (resume later)");
+  CLI::Option* resume =
+      cmd->add_flag("--resume", f->flags.resume, "Continue from the last checkpoint");
   CLI::Option* quiet = cmd->add_flag("--quiet,-q", f->flags.quiet, "No progress output");
   f->copiers.emplace_back(resume, [f](TrainConfig* c) { c->resume = f->flags.resume; });
   f->copiers.emplace_back(quiet, [f](TrainConfig* c) { c->quiet = f->flags.quiet; });
@@ -86,13 +98,16 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
     }
     const TrainSummary& s = *result;
     if (s.interrupted) {
-      std::fprintf(stderr, "train: stopped after epoch %lld as asked; continue with --resume (checkpoint in %s)\n",
-                   static_cast<long long>(s.epochs_run), s.checkpoint_dir.c_str());
+      std::fprintf(
+          stderr,
+          "train: stopped after epoch %lld as asked; continue with --resume (checkpoint in %s)\n",
+          static_cast<long long>(s.epochs_run), s.checkpoint_dir.c_str());
       return;
     }
-    std::fprintf(stderr, "train: %zu rows x %lld epochs in %.2f s (%.0f samples/s); best epoch %lld\n",
-                 s.train_rows, static_cast<long long>(s.epochs_run), s.train_seconds, s.samples_per_s,
-                 static_cast<long long>(s.best_epoch));
+    std::fprintf(stderr,
+                 "train: %zu rows x %lld epochs in %.2f s (%.0f samples/s); best epoch %lld\n",
+                 s.train_rows, static_cast<long long>(s.epochs_run), s.train_seconds,
+                 s.samples_per_s, static_cast<long long>(s.best_epoch));
     std::printf("Validation split (%zu rows):\n%s\n", s.valid_rows, s.validation.ToText().c_str());
     std::printf("wrote %s\n", cfg.out.c_str());
   });

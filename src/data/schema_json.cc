@@ -33,7 +33,8 @@ Result<Schema> SchemaFromJson(const nlohmann::json& j) {
       spec.name = c.at("name").get<std::string>();
       std::string role = c.at("role").get<std::string>();
       if (!ParseColumnRole(role, &spec.role)) {
-        return Status::Corruption("schema: column '" + spec.name + "' has unknown role '" + role + "'");
+        return Status::Corruption("schema: column '" + spec.name + "' has unknown role '" + role +
+                                  "'");
       }
       s.columns.push_back(std::move(spec));
     }

@@ -66,7 +66,8 @@ Result<SplitFileCounts> SplitFile(const std::string& path, const Schema& schema,
     return Status::Ok();
   });
   VIGIL_RETURN_IF_ERROR(s);
-  if (record != table.rows) return Status::Internal(path + ": record count changed while splitting");
+  if (record != table.rows)
+    return Status::Internal(path + ": record count changed while splitting");
   VIGIL_RETURN_IF_ERROR(WriteFileAtomic(first_path, first));
   VIGIL_RETURN_IF_ERROR(WriteFileAtomic(second_path, second));
   return SplitFileCounts{split.train.size(), split.valid.size()};

@@ -7,23 +7,30 @@ namespace vigil {
 
 const char* ColumnRoleName(ColumnRole role) {
   switch (role) {
-    case ColumnRole::kNumeric: return "numeric";
-    case ColumnRole::kCategorical: return "categorical";
-    case ColumnRole::kLabel: return "label";
-    case ColumnRole::kClass: return "class";
-    case ColumnRole::kId: return "id";
-    case ColumnRole::kTime: return "time";
-    case ColumnRole::kSource: return "source";
-    case ColumnRole::kIgnore: return "ignore";
+    case ColumnRole::kNumeric:
+      return "numeric";
+    case ColumnRole::kCategorical:
+      return "categorical";
+    case ColumnRole::kLabel:
+      return "label";
+    case ColumnRole::kClass:
+      return "class";
+    case ColumnRole::kId:
+      return "id";
+    case ColumnRole::kTime:
+      return "time";
+    case ColumnRole::kSource:
+      return "source";
+    case ColumnRole::kIgnore:
+      return "ignore";
   }
   return "?";
 }
 
 bool ParseColumnRole(const std::string& name, ColumnRole* role) {
-  static const ColumnRole kAll[] = {ColumnRole::kNumeric, ColumnRole::kCategorical,
-                                    ColumnRole::kLabel,   ColumnRole::kClass,
-                                    ColumnRole::kId,      ColumnRole::kTime,
-                                    ColumnRole::kSource,  ColumnRole::kIgnore};
+  static const ColumnRole kAll[] = {
+      ColumnRole::kNumeric, ColumnRole::kCategorical, ColumnRole::kLabel,  ColumnRole::kClass,
+      ColumnRole::kId,      ColumnRole::kTime,        ColumnRole::kSource, ColumnRole::kIgnore};
   for (ColumnRole r : kAll) {
     if (name == ColumnRoleName(r)) {
       *role = r;
@@ -76,7 +83,8 @@ void Table::Append(const Table& other) {
     *this = other;
     return;
   }
-  for (size_t c = 0; c < numeric.size() && c < other.numeric.size(); ++c) Extend(&numeric[c], other.numeric[c]);
+  for (size_t c = 0; c < numeric.size() && c < other.numeric.size(); ++c)
+    Extend(&numeric[c], other.numeric[c]);
   for (size_t c = 0; c < categorical.size() && c < other.categorical.size(); ++c)
     Extend(&categorical[c], other.categorical[c]);
   Extend(&classes, other.classes);

@@ -41,9 +41,9 @@ struct ColumnSpec {
 };
 
 struct Schema {
-  std::string format;                // "nsl-kdd", "unsw-nb15", "csv"
-  std::vector<ColumnSpec> columns;   // in file order
-  bool header = false;               // first line names the columns
+  std::string format;               // "nsl-kdd", "unsw-nb15", "csv"
+  std::vector<ColumnSpec> columns;  // in file order
+  bool header = false;              // first line names the columns
   char delimiter = ',';
   // Class names (compared case-insensitively, trimmed) that mean "not an attack".
   std::vector<std::string> normal_classes = {"normal", "benign"};

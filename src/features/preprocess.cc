@@ -120,10 +120,12 @@ Result<Preprocessor> Preprocessor::Fit(const Table& train, const PreprocessOptio
   p.options_ = options;
   for (size_t c = 0; c < train.numeric.size(); ++c) {
     p.numeric_.push_back(FitNumeric(train.numeric_names[c], train.numeric[c], options));
-    if (options.numeric_bins > 1) p.numeric_.back().bin_edges = FitBins(train.numeric[c], p.numeric_.back(), options);
+    if (options.numeric_bins > 1)
+      p.numeric_.back().bin_edges = FitBins(train.numeric[c], p.numeric_.back(), options);
   }
   for (size_t c = 0; c < train.categorical.size(); ++c) {
-    p.categorical_.push_back(FitCategorical(train.categorical_names[c], train.categorical[c], options));
+    p.categorical_.push_back(
+        FitCategorical(train.categorical_names[c], train.categorical[c], options));
   }
   p.ComputeOutputDim();
   if (p.output_dim_ == 0) return Status::InvalidArgument("the schema has no feature columns");
@@ -141,7 +143,8 @@ std::vector<std::string> Preprocessor::OutputNames() const {
   names.reserve(output_dim_);
   for (const auto& f : numeric_) names.push_back(f.name);
   for (const auto& f : numeric_) {
-    for (size_t i = 1; i < f.bin_edges.size(); ++i) names.push_back(f.name + "#bin" + std::to_string(i));
+    for (size_t i = 1; i < f.bin_edges.size(); ++i)
+      names.push_back(f.name + "#bin" + std::to_string(i));
   }
   for (const auto& c : categorical_) {
     for (const auto& v : c.values) names.push_back(c.name + "=" + v);
@@ -181,7 +184,8 @@ Status Preprocessor::Transform(const Table& t, std::vector<float>* out) const {
       float* row = out->data() + r * dim;
       row[c] = static_cast<float>(v);
       for (size_t i = 1; i < e.size(); ++i) {
-        row[bin_offset + i - 1] = static_cast<float>(std::clamp((v - e[i - 1]) / (e[i] - e[i - 1]), 0.0, 1.0));
+        row[bin_offset + i - 1] =
+            static_cast<float>(std::clamp((v - e[i - 1]) / (e[i] - e[i - 1]), 0.0, 1.0));
       }
     }
     bin_offset += e.empty() ? 0 : e.size() - 1;

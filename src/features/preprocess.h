@@ -43,7 +43,7 @@ struct PreprocessOptions {
 struct NumericFeature {
   std::string name;
   bool log1p = false;
-  double mean = 0, std = 1;            // of the (log-)transformed column
+  double mean = 0, std = 1;                       // of the (log-)transformed column
   double raw_mean = 0, raw_min = 0, raw_max = 0;  // of the raw finite values, for NaN/Inf fill
   // Piecewise-linear bins (see PreprocessOptions::numeric_bins): e_0, e_1, ..., e_m in the
   // standardised, clipped space; empty when off. Gives edges.size() - 1 outputs.

@@ -15,9 +15,8 @@ Table MakeTable() {
   t.rows = 8;
   t.numeric_names = {"heavy", "plain", "constant"};
   // heavy: non-negative and strongly skewed -> log1p; plain: symmetric -> no log.
-  t.numeric = {{0, 1, 2, 1, 0, 3, 1, 5000},
-               {-1, 1, -2, 2, 0.5, -0.5, 0, 0},
-               {7, 7, 7, 7, 7, 7, 7, 7}};
+  t.numeric = {
+      {0, 1, 2, 1, 0, 3, 1, 5000}, {-1, 1, -2, 2, 0.5, -0.5, 0, 0}, {7, 7, 7, 7, 7, 7, 7, 7}};
   t.categorical_names = {"proto"};
   t.categorical = {{"tcp", "tcp", "udp", "tcp", "icmp", "udp", "tcp", "tcp"}};
   return t;

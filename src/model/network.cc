@@ -54,9 +54,8 @@ Status ModelSpec::Validate() const {
 }
 
 nlohmann::json ModelSpec::ToJson() const {
-  nlohmann::json j = {{"type", type},          {"input_dim", input_dim},
-                      {"num_classes", num_classes}, {"hidden", hidden},
-                      {"activation", activation},   {"dropout", dropout}};
+  nlohmann::json j = {{"type", type},     {"input_dim", input_dim},   {"num_classes", num_classes},
+                      {"hidden", hidden}, {"activation", activation}, {"dropout", dropout}};
   if (IsSequence()) {
     j["window"] = window;
     j["lstm"] = {{"input", input_dim}, {"hidden", lstm_hidden}, {"layers", lstm_layers}};
@@ -183,7 +182,8 @@ Status NetworkImpl::ImportTensors(const Bundle& bundle) {
     return Status::Ok();
   };
   if (spec_.IsSequence()) {
-    for (auto& p : lstm_->named_parameters()) VIGIL_RETURN_IF_ERROR(load("lstm." + p.key(), p.value()));
+    for (auto& p : lstm_->named_parameters())
+      VIGIL_RETURN_IF_ERROR(load("lstm." + p.key(), p.value()));
   }
   for (size_t i = 0; i < fcs_->size(); ++i) {
     auto fc = fcs_[i]->as<torch::nn::Linear>();

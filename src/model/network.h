@@ -7,9 +7,10 @@
 //   lstm         [batch, window, input] -> LSTM layers -> last step -> hidden... -> num_classes
 // Linear layers are named fc0, fc1, ... and exported as "fcK.weight" [out, in] and "fcK.bias"
 // [out]; the LSTM as "lstm.weight_ih_lK" [4H, in], "lstm.weight_hh_lK" [4H, H], "lstm.bias_ih_lK",
-// "lstm.bias_hh_lK" with PyTorch's gate order (input, forget, cell, output); autoencoders also carry
-// "score.error_scale" [input], the per-feature divisor of the squared reconstruction error. docs/bundle.md
-// describes the same layout for the detection plane, which re-implements the forward pass.
+// "lstm.bias_hh_lK" with PyTorch's gate order (input, forget, cell, output); autoencoders also
+// carry "score.error_scale" [input], the per-feature divisor of the squared reconstruction error.
+// docs/bundle.md describes the same layout for the detection plane, which re-implements the forward
+// pass.
 //
 // A Network is a torch Module: not thread-safe; one trainer owns it.
 #pragma once
@@ -26,13 +27,13 @@
 namespace vigil {
 
 struct ModelSpec {
-  std::string type = "mlp";          // mlp | autoencoder | mlp-ae | lstm
+  std::string type = "mlp";  // mlp | autoencoder | mlp-ae | lstm
   int64_t input_dim = 0;
-  int64_t num_classes = 2;           // classifiers only
-  std::vector<int64_t> hidden;       // hidden widths (autoencoders: the whole bottleneck stack)
-  std::string activation = "relu";   // relu | tanh | sigmoid | leaky_relu | elu
+  int64_t num_classes = 2;          // classifiers only
+  std::vector<int64_t> hidden;      // hidden widths (autoencoders: the whole bottleneck stack)
+  std::string activation = "relu";  // relu | tanh | sigmoid | leaky_relu | elu
   double dropout = 0.0;
-  int64_t window = 8;                // lstm: records per window
+  int64_t window = 8;  // lstm: records per window
   int64_t lstm_hidden = 64;
   int64_t lstm_layers = 2;
 

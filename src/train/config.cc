@@ -19,7 +19,8 @@ Status TrainConfig::Validate() const {
   if (format == "csv" && schema.empty())
     return Status::InvalidArgument("--format csv needs --schema FILE.toml");
   if (!one_of(model, {"mlp", "autoencoder", "mlp-ae", "lstm"}))
-    return Status::InvalidArgument("unknown --model '" + model + "' (mlp, autoencoder, mlp-ae, lstm)");
+    return Status::InvalidArgument("unknown --model '" + model +
+                                   "' (mlp, autoencoder, mlp-ae, lstm)");
   if (!one_of(task, {"binary", "multiclass"}))
     return Status::InvalidArgument("unknown --task '" + task + "' (binary, multiclass)");
   if ((model == "autoencoder" || model == "mlp-ae") && task != "binary")
@@ -27,9 +28,11 @@ Status TrainConfig::Validate() const {
   if (!one_of(optimizer, {"adam", "sgd"}))
     return Status::InvalidArgument("unknown --optimizer '" + optimizer + "' (adam, sgd)");
   if (!one_of(lr_schedule, {"none", "cosine", "step"}))
-    return Status::InvalidArgument("unknown --lr-schedule '" + lr_schedule + "' (none, cosine, step)");
+    return Status::InvalidArgument("unknown --lr-schedule '" + lr_schedule +
+                                   "' (none, cosine, step)");
   if (!one_of(class_weights, {"none", "balanced"}))
-    return Status::InvalidArgument("unknown --class-weights '" + class_weights + "' (none, balanced)");
+    return Status::InvalidArgument("unknown --class-weights '" + class_weights +
+                                   "' (none, balanced)");
   if (!one_of(ae_score, {"mse", "scaled"}))
     return Status::InvalidArgument("unknown --ae-score '" + ae_score + "' (mse, scaled)");
   if (!one_of(threshold, {"f1", "far"}))
@@ -41,9 +44,11 @@ Status TrainConfig::Validate() const {
   if (epochs < 1) return Status::InvalidArgument("--epochs must be at least 1");
   if (batch_size < 1) return Status::InvalidArgument("--batch-size must be at least 1");
   if (patience < 0) return Status::InvalidArgument("--patience must be >= 0");
-  if (!(target_far > 0 && target_far < 1)) return Status::InvalidArgument("--target-far must be in (0, 1)");
+  if (!(target_far > 0 && target_far < 1))
+    return Status::InvalidArgument("--target-far must be in (0, 1)");
   if (numeric_bins < -1 || numeric_bins > 64)
-    return Status::InvalidArgument("--numeric-bins must be in [0, 64], or -1 for the data set's default");
+    return Status::InvalidArgument(
+        "--numeric-bins must be in [0, 64], or -1 for the data set's default");
   if (stop_after < 0) return Status::InvalidArgument("--stop-after must be >= 0");
   if (threads < 0) return Status::InvalidArgument("--threads must be >= 0");
   if (lr_step < 1 || !(lr_gamma > 0 && lr_gamma <= 1))
@@ -123,24 +128,42 @@ Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
     return Status::InvalidArgument(msg.str());
   }
   using Setter = std::function<bool(const toml::node&)>;
-  auto bind = [](auto* field) -> Setter { return [field](const toml::node& n) { return Get(n, field); }; };
+  auto bind = [](auto* field) -> Setter {
+    return [field](const toml::node& n) { return Get(n, field); };
+  };
   std::map<std::string, Setter> setters = {
-      {"format", bind(&c->format)},       {"schema", bind(&c->schema)},
-      {"train", bind(&c->train)},         {"valid_split", bind(&c->valid_split)},
+      {"format", bind(&c->format)},
+      {"schema", bind(&c->schema)},
+      {"train", bind(&c->train)},
+      {"valid_split", bind(&c->valid_split)},
       {"numeric_bins", bind(&c->numeric_bins)},
-      {"model", bind(&c->model)},         {"task", bind(&c->task)},
-      {"activation", bind(&c->activation)}, {"dropout", bind(&c->dropout)},
-      {"window", bind(&c->window)},       {"lstm_hidden", bind(&c->lstm_hidden)},
-      {"lstm_layers", bind(&c->lstm_layers)}, {"optimizer", bind(&c->optimizer)},
-      {"lr", bind(&c->lr)},               {"momentum", bind(&c->momentum)},
-      {"weight_decay", bind(&c->weight_decay)}, {"lr_schedule", bind(&c->lr_schedule)},
-      {"lr_step", bind(&c->lr_step)},     {"lr_gamma", bind(&c->lr_gamma)},
-      {"epochs", bind(&c->epochs)},       {"batch_size", bind(&c->batch_size)},
-      {"patience", bind(&c->patience)},   {"class_weights", bind(&c->class_weights)},
-      {"threshold", bind(&c->threshold)}, {"ae_score", bind(&c->ae_score)}, {"target_far", bind(&c->target_far)},
-      {"seed", bind(&c->seed)},           {"threads", bind(&c->threads)},
-      {"out", bind(&c->out)},             {"checkpoint", bind(&c->checkpoint)},
-      {"hidden", [c](const toml::node& n) {
+      {"model", bind(&c->model)},
+      {"task", bind(&c->task)},
+      {"activation", bind(&c->activation)},
+      {"dropout", bind(&c->dropout)},
+      {"window", bind(&c->window)},
+      {"lstm_hidden", bind(&c->lstm_hidden)},
+      {"lstm_layers", bind(&c->lstm_layers)},
+      {"optimizer", bind(&c->optimizer)},
+      {"lr", bind(&c->lr)},
+      {"momentum", bind(&c->momentum)},
+      {"weight_decay", bind(&c->weight_decay)},
+      {"lr_schedule", bind(&c->lr_schedule)},
+      {"lr_step", bind(&c->lr_step)},
+      {"lr_gamma", bind(&c->lr_gamma)},
+      {"epochs", bind(&c->epochs)},
+      {"batch_size", bind(&c->batch_size)},
+      {"patience", bind(&c->patience)},
+      {"class_weights", bind(&c->class_weights)},
+      {"threshold", bind(&c->threshold)},
+      {"ae_score", bind(&c->ae_score)},
+      {"target_far", bind(&c->target_far)},
+      {"seed", bind(&c->seed)},
+      {"threads", bind(&c->threads)},
+      {"out", bind(&c->out)},
+      {"checkpoint", bind(&c->checkpoint)},
+      {"hidden",
+       [c](const toml::node& n) {
          const toml::array* arr = n.as_array();
          if (arr == nullptr) return false;
          c->hidden.clear();

@@ -23,39 +23,39 @@ struct TrainConfig {
   // DefaultNumericBins).
   int64_t numeric_bins = -1;
   // Model.
-  std::string model = "mlp";       // mlp | autoencoder | mlp-ae | lstm
-  std::string task = "binary";     // binary | multiclass (autoencoders: binary)
-  std::vector<int64_t> hidden;     // empty: the model's default
+  std::string model = "mlp";    // mlp | autoencoder | mlp-ae | lstm
+  std::string task = "binary";  // binary | multiclass (autoencoders: binary)
+  std::vector<int64_t> hidden;  // empty: the model's default
   std::string activation = "relu";
-  double dropout = -1;             // < 0: the model's default (0.1 classifiers, 0 autoencoders)
-  int64_t window = 8;              // lstm
+  double dropout = -1;  // < 0: the model's default (0.1 classifiers, 0 autoencoders)
+  int64_t window = 8;   // lstm
   int64_t lstm_hidden = 64;
   int64_t lstm_layers = 2;
   // Optimisation.
   std::string optimizer = "adam";  // adam | sgd
   double lr = 1e-3;
-  double momentum = 0.9;           // sgd
+  double momentum = 0.9;  // sgd
   double weight_decay = 0.0;
   std::string lr_schedule = "cosine";  // none | cosine | step
-  int64_t lr_step = 10;            // step schedule: epochs between decays
-  double lr_gamma = 0.5;           // step schedule: decay factor
+  int64_t lr_step = 10;                // step schedule: epochs between decays
+  double lr_gamma = 0.5;               // step schedule: decay factor
   int64_t epochs = 20;
   int64_t batch_size = 256;
-  int64_t patience = 5;            // early stopping on validation loss; 0 disables
+  int64_t patience = 5;                // early stopping on validation loss; 0 disables
   std::string class_weights = "none";  // none | balanced
   // Autoencoder score: "mse" (mean squared reconstruction error) or "scaled" (each feature's
   // squared error divided by its mean on the normal training rows, so features that are always
   // hard to reconstruct do not drown the rest).
   std::string ae_score = "scaled";
   // Autoencoder threshold selection on the validation split.
-  std::string threshold = "f1";    // f1 | far
-  double target_far = 0.01;        // for threshold = far
+  std::string threshold = "f1";  // f1 | far
+  double target_far = 0.01;      // for threshold = far
   // Reproducibility and resources.
   uint64_t seed = 42;
-  int threads = 0;                 // 0: all cores
+  int threads = 0;  // 0: all cores
   // Outputs.
   std::string out = "model.vigil";
-  std::string checkpoint;          // directory; empty: OUT.ckpt
+  std::string checkpoint;  // directory; empty: OUT.ckpt
   bool resume = false;
   // Stop after this many epochs of this invocation (0: no limit), leaving a checkpoint that
   // `resume` continues from; not part of the run's identity.

@@ -1,9 +1,9 @@
 #include "train/scoring.h"
 
+#include <map>
+
 #include "data/schema_json.h"
 #include "features/sequence.h"
-
-#include <map>
 
 namespace vigil {
 
@@ -112,7 +112,9 @@ Result<ScoreOutput> ScoreTable(LoadedModel& m, const Table& t) {
 namespace vigil {
 
 Result<EvalReport> EvaluateTable(LoadedModel& m, const Table& t) {
-  if (!t.has_target()) return Status::InvalidArgument(t.source_path + ": no label or class column to evaluate against");
+  if (!t.has_target())
+    return Status::InvalidArgument(t.source_path +
+                                   ": no label or class column to evaluate against");
   VIGIL_ASSIGN_OR_RETURN(ScoreOutput scores, ScoreTable(m, t));
   std::vector<std::string> classes = m.classes;
   std::map<std::string, int> index;

@@ -25,9 +25,9 @@
 namespace vigil {
 
 struct ScoreOutput {
-  std::vector<int> pred;             // class index per row
-  std::vector<float> attack_score;   // per row
-  std::vector<float> probs;          // row-major [rows x classes]; empty for autoencoders
+  std::vector<int> pred;            // class index per row
+  std::vector<float> attack_score;  // per row
+  std::vector<float> probs;         // row-major [rows x classes]; empty for autoencoders
 };
 
 struct LoadedModel {

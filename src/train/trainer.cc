@@ -81,9 +81,12 @@ torch::Tensor ToIndexTensor(const std::vector<size_t>& v) {
 
 double LearningRate(const TrainConfig& c, int64_t epoch) {
   if (c.lr_schedule == "cosine") {
-    return c.lr * 0.5 * (1 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(c.epochs)));
+    return c.lr * 0.5 *
+           (1 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(c.epochs)));
   }
-  if (c.lr_schedule == "step") return c.lr * std::pow(c.lr_gamma, static_cast<double>(epoch / c.lr_step));
+  if (c.lr_schedule == "step")
+    return c.lr * std::pow(c.lr_gamma,
+                           std::floor(static_cast<double>(epoch) / static_cast<double>(c.lr_step)));
   return c.lr;
 }
 
@@ -125,9 +128,9 @@ Status SaveCheckpoint(const std::string& dir, const std::string& key, const Loop
   } catch (const std::exception& e) {
     return Status::IOError(dir + ": cannot write checkpoint: " + e.what());
   }
-  nlohmann::json j = {{"config_key", key},           {"next_epoch", s.next_epoch},
-                      {"best_epoch", s.best_epoch},   {"best_loss", s.best_loss},
-                      {"bad_epochs", s.bad_epochs},   {"train_seconds", s.train_seconds},
+  nlohmann::json j = {{"config_key", key},          {"next_epoch", s.next_epoch},
+                      {"best_epoch", s.best_epoch}, {"best_loss", s.best_loss},
+                      {"bad_epochs", s.bad_epochs}, {"train_seconds", s.train_seconds},
                       {"history", s.history}};
   // state.json is written last: it names a complete set of tensor files.
   return WriteFileAtomic(dir + "/state.json", j.dump(1));
@@ -136,13 +139,15 @@ Status SaveCheckpoint(const std::string& dir, const std::string& key, const Loop
 Status LoadCheckpoint(const std::string& dir, const std::string& key, LoopState* s, Network& net,
                       torch::optim::Optimizer& opt, std::vector<torch::Tensor>* best) {
   auto text = ReadFile(dir + "/state.json");
-  if (!text.ok()) return Status::NotFound(dir + ": no checkpoint to resume from (state.json missing)");
+  if (!text.ok())
+    return Status::NotFound(dir + ": no checkpoint to resume from (state.json missing)");
   try {
     auto j = nlohmann::json::parse(*text);
     if (j.at("config_key").get<std::string>() != key) {
       return Status::InvalidArgument(
-          dir + ": the checkpoint was written by a run with a different configuration; resume "
-                "with the same flags and config, or remove the directory to start again");
+          dir +
+          ": the checkpoint was written by a run with a different configuration; resume "
+          "with the same flags and config, or remove the directory to start again");
     }
     s->next_epoch = j.at("next_epoch").get<int64_t>();
     s->best_epoch = j.at("best_epoch").get<int64_t>();
@@ -183,8 +188,9 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   VIGIL_RETURN_IF_ERROR(cfg.Validate());
   auto t_start = std::chrono::steady_clock::now();
   // LibTorch's own default may be fewer threads than cores; always set it.
-  torch::set_num_threads(cfg.threads > 0 ? cfg.threads
-                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(cfg.threads > 0
+                             ? cfg.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   torch::manual_seed(cfg.seed);
 
   // Data.
@@ -223,7 +229,8 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
     for (size_t r : split.train) {
       if (table.labels[r] == 0) fit_rows.push_back(r);
     }
-    if (fit_rows.empty()) return Status::InvalidArgument(cfg.train + ": no normal rows to train an autoencoder on");
+    if (fit_rows.empty())
+      return Status::InvalidArgument(cfg.train + ": no normal rows to train an autoencoder on");
   }
   std::vector<size_t> valid_loss_rows = split.valid;
   if (spec.IsAutoencoder()) {
@@ -237,7 +244,8 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
 
   torch::Tensor class_weight;
   if (!spec.IsAutoencoder() && cfg.class_weights == "balanced") {
-    torch::Tensor counts = torch::bincount(y_all.index_select(0, fit_idx), {}, spec.num_classes).to(torch::kFloat32);
+    torch::Tensor counts =
+        torch::bincount(y_all.index_select(0, fit_idx), {}, spec.num_classes).to(torch::kFloat32);
     class_weight = counts.sum() / (counts.clamp_min(1) * static_cast<double>(spec.num_classes));
   }
 
@@ -285,11 +293,13 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   const int64_t batches = (n_fit + cfg.batch_size - 1) / cfg.batch_size;
   Progress progress("train", static_cast<uint64_t>(batches * cfg.epochs), cfg.quiet);
   if (!cfg.quiet) {
-    progress.Message("vigil train: " + cfg.model + " (" + cfg.task + ") on " + cfg.train + ": " +
-                     std::to_string(n_fit) + " training rows, " + std::to_string(split.valid.size()) +
-                     " validation rows, " + std::to_string(spec.input_dim) + " features, " +
-                     std::to_string(torch::get_num_threads()) + " threads" +
-                     (state.next_epoch > 0 ? ", resuming at epoch " + std::to_string(state.next_epoch + 1) : ""));
+    progress.Message(
+        "vigil train: " + cfg.model + " (" + cfg.task + ") on " + cfg.train + ": " +
+        std::to_string(n_fit) + " training rows, " + std::to_string(split.valid.size()) +
+        " validation rows, " + std::to_string(spec.input_dim) + " features, " +
+        std::to_string(torch::get_num_threads()) + " threads" +
+        (state.next_epoch > 0 ? ", resuming at epoch " + std::to_string(state.next_epoch + 1)
+                              : ""));
   }
   bool stopped_early = false;
   const int64_t first_epoch = state.next_epoch;
@@ -314,17 +324,20 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
     double loss_sum = 0;
     int64_t seen = 0;
     for (int64_t b = 0; b < batches; ++b) {
-      torch::Tensor idx = perm.slice(0, b * cfg.batch_size, std::min(n_fit, (b + 1) * cfg.batch_size));
+      torch::Tensor idx =
+          perm.slice(0, b * cfg.batch_size, std::min(n_fit, (b + 1) * cfg.batch_size));
       opt->zero_grad();
       torch::Tensor loss = loss_of(idx);
       loss.backward();
       opt->step();
       loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
       seen += idx.size(0);
-      progress.Update(static_cast<uint64_t>(epoch * batches + b + 1),
-                      "epoch " + std::to_string(epoch + 1) + " loss " + std::to_string(loss_sum / seen));
+      progress.Update(
+          static_cast<uint64_t>(epoch * batches + b + 1),
+          "epoch " + std::to_string(epoch + 1) + " loss " + std::to_string(loss_sum / seen));
     }
-    state.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.train_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
     double val_loss = validation_loss();
     if (!std::isfinite(train_loss) || !std::isfinite(val_loss)) {
@@ -339,11 +352,12 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
     } else {
       ++state.bad_epochs;
     }
-    state.history.push_back({{"epoch", epoch + 1}, {"lr", lr}, {"train_loss", train_loss}, {"valid_loss", val_loss}});
+    state.history.push_back(
+        {{"epoch", epoch + 1}, {"lr", lr}, {"train_loss", train_loss}, {"valid_loss", val_loss}});
     state.next_epoch = epoch + 1;
     char line[256];
     std::snprintf(line, sizeof line, "epoch %3lld/%lld  loss %.5f  val_loss %.5f%s  lr %.2e  %s",
-                  static_cast<long long>(epoch + 1), static_cast<long long>(cfg.epochs), train_loss,
+                  static_cast<long long>(epoch) + 1, static_cast<long long>(cfg.epochs), train_loss,
                   val_loss, state.best_epoch == epoch ? " *" : "  ", lr,
                   FormatDuration(progress.ElapsedSeconds()).c_str());
     progress.Message(line);
@@ -380,24 +394,28 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   std::vector<uint8_t> vlabels;
   for (size_t r : split.valid) vlabels.push_back(table.labels[r]);
   if (spec.IsAutoencoder()) {
-    threshold = cfg.threshold == "far" ? ThresholdForFalseAlarmRate(vlabels, vs.attack_score, cfg.target_far)
-                                       : BestF1Threshold(vlabels, vs.attack_score);
+    threshold = cfg.threshold == "far"
+                    ? ThresholdForFalseAlarmRate(vlabels, vs.attack_score, cfg.target_far)
+                    : BestF1Threshold(vlabels, vs.attack_score);
     const int normal = targets.normal_class;
-    for (size_t i = 0; i < vs.pred.size(); ++i) vs.pred[i] = vs.attack_score[i] > threshold ? 1 - normal : normal;
+    for (size_t i = 0; i < vs.pred.size(); ++i)
+      vs.pred[i] = vs.attack_score[i] > threshold ? 1 - normal : normal;
   }
   std::vector<int> vtrue;
   for (size_t r : split.valid) vtrue.push_back(static_cast<int>(targets.y[r]));
   TrainSummary summary;
-  summary.validation = Evaluate(targets.classes, targets.normal_class, vtrue, vs.pred, vs.attack_score);
+  summary.validation =
+      Evaluate(targets.classes, targets.normal_class, vtrue, vs.pred, vs.attack_score);
   summary.validation.threshold = threshold;
   summary.train_rows = static_cast<size_t>(n_fit);
   summary.valid_rows = split.valid.size();
   summary.epochs_run = state.next_epoch;
   summary.best_epoch = state.best_epoch + 1;
   summary.train_seconds = state.train_seconds;
-  summary.samples_per_s = state.train_seconds > 0
-                              ? static_cast<double>(n_fit) * static_cast<double>(state.next_epoch) / state.train_seconds
-                              : 0;
+  summary.samples_per_s =
+      state.train_seconds > 0
+          ? static_cast<double>(n_fit) * static_cast<double>(state.next_epoch) / state.train_seconds
+          : 0;
 
   // Bundle.
   Bundle bundle;
@@ -434,7 +452,8 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
                       {"created_at", NowUtc()}};
   bundle.tensors = net->ExportTensors();
   VIGIL_RETURN_IF_ERROR(WriteBundle(cfg.out, bundle));
-  summary.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  summary.total_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return summary;
 }
 

@@ -25,13 +25,13 @@
 namespace vigil {
 
 struct TrainSummary {
-  size_t train_rows = 0;       // rows the network trained on (autoencoders: normal rows)
+  size_t train_rows = 0;  // rows the network trained on (autoencoders: normal rows)
   size_t valid_rows = 0;
   int64_t epochs_run = 0;
   int64_t best_epoch = 0;
-  double train_seconds = 0;    // optimisation loop only
-  double total_seconds = 0;    // everything, reading the file included
-  double samples_per_s = 0;    // train_rows * epochs_run / train_seconds
+  double train_seconds = 0;  // optimisation loop only
+  double total_seconds = 0;  // everything, reading the file included
+  double samples_per_s = 0;  // train_rows * epochs_run / train_seconds
   EvalReport validation;
   // Set when config.stop_after ended the run before the last epoch: no bundle was written, and
   // the checkpoint in checkpoint_dir continues it with config.resume.

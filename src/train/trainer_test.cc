@@ -22,8 +22,9 @@ const std::string kData = std::string(VIGIL_SOURCE_DIR) + "/../shared/data";
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vigil_trainer_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("vigil_trainer_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -64,7 +65,8 @@ class TrainerTest : public ::testing::Test {
 };
 
 TEST_F(TrainerTest, NslKddEveryFamilyBeatsAFloor) {
-  if (!HaveData("nsl-kdd/KDDTrain+_20Percent.txt")) GTEST_SKIP() << "NSL-KDD not found under " << kData;
+  if (!HaveData("nsl-kdd/KDDTrain+_20Percent.txt"))
+    GTEST_SKIP() << "NSL-KDD not found under " << kData;
   const std::string train = kData + "/nsl-kdd/KDDTrain+_20Percent.txt";
   const std::string test = kData + "/nsl-kdd/KDDTest+.txt";
   // A model that learnt nothing scores ~0.43-0.57 accuracy and ~0.5 ROC-AUC here.
@@ -93,11 +95,12 @@ TEST_F(TrainerTest, NslKddEveryFamilyBeatsAFloor) {
 }
 
 TEST_F(TrainerTest, UnswNb15EveryFamilyBeatsAFloor) {
-  if (!HaveData("unsw-nb15/UNSW_NB15_dev.csv")) GTEST_SKIP() << "UNSW-NB15 not found under " << kData;
+  if (!HaveData("unsw-nb15/UNSW_NB15_dev.csv"))
+    GTEST_SKIP() << "UNSW-NB15 not found under " << kData;
   auto schema = MakeSchema("unsw-nb15");
   ASSERT_TRUE(schema.ok());
-  auto counts = SplitFile(kData + "/unsw-nb15/UNSW_NB15_dev.csv", *schema, 0.2, 7, Path("train.csv"),
-                          Path("test.csv"));
+  auto counts = SplitFile(kData + "/unsw-nb15/UNSW_NB15_dev.csv", *schema, 0.2, 7,
+                          Path("train.csv"), Path("test.csv"));
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_EQ(counts->first_rows + counts->second_rows, 49399u);
 
@@ -152,12 +155,15 @@ TEST_F(TrainerTest, LstmSeesSequencePatternsTheMlpCannot) {
 }
 
 TEST_F(TrainerTest, LstmRefusesDataWithoutSourceAndTime) {
-  if (!HaveData("nsl-kdd/KDDTrain+_20Percent.txt")) GTEST_SKIP() << "NSL-KDD not found under " << kData;
-  TrainConfig c = Config("nsl-kdd", kData + "/nsl-kdd/KDDTrain+_20Percent.txt", "lstm", "lstm.vigil");
+  if (!HaveData("nsl-kdd/KDDTrain+_20Percent.txt"))
+    GTEST_SKIP() << "NSL-KDD not found under " << kData;
+  TrainConfig c =
+      Config("nsl-kdd", kData + "/nsl-kdd/KDDTrain+_20Percent.txt", "lstm", "lstm.vigil");
   auto s = Train(c);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.status().message().find("source and time"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("source and time"), std::string::npos)
+      << s.status().message();
   EXPECT_FALSE(FileExists(c.out));
 }
 
