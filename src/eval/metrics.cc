@@ -212,6 +212,9 @@ EvalReport Evaluate(const std::vector<std::string>& class_names, int normal_clas
     r.per_class.push_back(std::move(m));
   }
   r.macro_f1 = Ratio(f1_sum, static_cast<double>(f1_count));
+  double trace = 0;
+  for (size_t c = 0; c < num_classes; ++c) trace += static_cast<double>(r.confusion[c][c]);
+  r.class_accuracy = Ratio(trace, static_cast<double>(r.rows));
   return r;
 }
 
@@ -226,6 +229,7 @@ nlohmann::json EvalReport::ToJson() const {
   j["roc_auc"] = Number(roc_auc);
   j["pr_auc"] = Number(pr_auc);
   j["macro_f1"] = Number(macro_f1);
+  j["class_accuracy"] = Number(class_accuracy);
   j["threshold"] = Number(threshold);
   j["binary_confusion"] = {{"tn", tn}, {"fp", fp}, {"fn", fn}, {"tp", tp}};
   nlohmann::json classes = nlohmann::json::object();
@@ -256,6 +260,7 @@ std::string EvalReport::ToText() const {
   line("roc_auc", Fixed(roc_auc));
   line("pr_auc", Fixed(pr_auc));
   line("macro_f1", Fixed(macro_f1));
+  if (class_names.size() > 2) line("class_accuracy", Fixed(class_accuracy));
   if (!std::isnan(threshold)) line("threshold", Fixed(threshold));
   std::string counts = "tn=";
   counts += std::to_string(tn) + " fp=" + std::to_string(fp);

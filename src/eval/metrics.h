@@ -44,6 +44,9 @@ struct EvalReport {
   // Unweighted mean of per-class F1 over the classes that occur in the true or predicted classes
   // (sklearn's average="macro" without an explicit label list).
   double macro_f1 = 0;
+  // Accuracy over all classes: the confusion matrix's trace / rows (equals `accuracy` for a
+  // two-class report).
+  double class_accuracy = 0;
   // Binary confusion counts behind the binary keys.
   size_t tn = 0, fp = 0, fn = 0, tp = 0;
 

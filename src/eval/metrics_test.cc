@@ -139,6 +139,7 @@ TEST_F(EvaluateTest, HandComputedValues) {
   EXPECT_DOUBLE_EQ(r.per_class[2].recall, 2.0 / 3);
   EXPECT_NEAR(r.per_class[2].f1, 0.8, 1e-12);
   EXPECT_NEAR(r.macro_f1, (0.75 + 4.0 / 7 + 0.8) / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(r.class_accuracy, 0.7);  // trace 3 + 2 + 2 of 10 rows
   EXPECT_NEAR(r.roc_auc, 22.0 / 24, 1e-12);
   EXPECT_NEAR(r.pr_auc, (4 + 5.0 / 6 + 6.0 / 7) / 6, 1e-12);
   EXPECT_TRUE(std::isnan(r.threshold));
@@ -174,9 +175,9 @@ TEST_F(EvaluateTest, JsonHasEveryKey) {
   EvalReport r = Evaluate(classes_, 0, true_, pred_, scores_);
   r.threshold = 0.5;
   nlohmann::json j = r.ToJson();
-  for (const char* key :
-       {"accuracy", "precision", "recall", "f1", "false_alarm_rate", "roc_auc", "pr_auc",
-        "macro_f1", "per_class", "confusion", "rows", "threshold", "binary_confusion"}) {
+  for (const char* key : {"accuracy", "precision", "recall", "f1", "false_alarm_rate", "roc_auc",
+                          "pr_auc", "macro_f1", "per_class", "confusion", "rows", "threshold",
+                          "binary_confusion", "class_accuracy"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["rows"], 10);
