@@ -45,19 +45,19 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--task", &TrainConfig::task, "binary or multiclass");
   f->Bind(cmd, "--hidden", &TrainConfig::hidden, "Hidden layer widths, e.g. --hidden 256 256");
   f->Bind(cmd, "--activation", &TrainConfig::activation, "relu, tanh, sigmoid, leaky_relu, elu");
-  f->Bind(cmd, "--dropout", &TrainConfig::dropout, "Dropout after each hidden layer");
+  f->Bind(cmd, "--dropout", &TrainConfig::dropout, "Dropout after each hidden layer (-1: 0.1, autoencoders 0)");
   f->Bind(cmd, "--window", &TrainConfig::window, "lstm: records per window");
   f->Bind(cmd, "--lstm-hidden", &TrainConfig::lstm_hidden, "lstm: hidden size");
   f->Bind(cmd, "--lstm-layers", &TrainConfig::lstm_layers, "lstm: layers");
   f->Bind(cmd, "--optimizer", &TrainConfig::optimizer, "adam or sgd");
-  f->Bind(cmd, "--lr", &TrainConfig::lr, "Learning rate");
+  f->Bind(cmd, "--lr", &TrainConfig::lr, "Learning rate (0: 0.001, lstm 0.005)");
   f->Bind(cmd, "--momentum", &TrainConfig::momentum, "SGD momentum");
   f->Bind(cmd, "--weight-decay", &TrainConfig::weight_decay, "L2 weight decay");
   f->Bind(cmd, "--lr-schedule", &TrainConfig::lr_schedule, "none, cosine or step");
   f->Bind(cmd, "--lr-step", &TrainConfig::lr_step, "step schedule: epochs between decays");
   f->Bind(cmd, "--lr-gamma", &TrainConfig::lr_gamma, "step schedule: decay factor");
   f->Bind(cmd, "--epochs", &TrainConfig::epochs, "Maximum epochs");
-  f->Bind(cmd, "--batch-size", &TrainConfig::batch_size, "Mini-batch size");
+  f->Bind(cmd, "--batch-size", &TrainConfig::batch_size, "Mini-batch size (0: 256, lstm 64)");
   f->Bind(cmd, "--patience", &TrainConfig::patience,
           "Early stopping: epochs without validation improvement (0: off)");
   f->Bind(cmd, "--class-weights", &TrainConfig::class_weights, "none or balanced");

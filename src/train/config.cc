@@ -40,9 +40,9 @@ Status TrainConfig::Validate() const {
   if (!(valid_split > 0 && valid_split < 0.9))
     return Status::InvalidArgument("--valid-split must be in (0, 0.9)");
   if (!(dropout < 1)) return Status::InvalidArgument("--dropout must be below 1");
-  if (!(lr > 0)) return Status::InvalidArgument("--lr must be positive");
+  if (!(lr >= 0)) return Status::InvalidArgument("--lr must be positive (0: the model's default)");
   if (epochs < 1) return Status::InvalidArgument("--epochs must be at least 1");
-  if (batch_size < 1) return Status::InvalidArgument("--batch-size must be at least 1");
+  if (batch_size < 0) return Status::InvalidArgument("--batch-size must be at least 1 (0: the model's default)");
   if (patience < 0) return Status::InvalidArgument("--patience must be >= 0");
   if (!(target_far > 0 && target_far < 1))
     return Status::InvalidArgument("--target-far must be in (0, 1)");
@@ -88,10 +88,13 @@ nlohmann::json TrainConfig::ToJson() const {
           {"threads", threads}};
 }
 
-int64_t DefaultNumericBins(const TrainConfig& c) {
-  if (c.numeric_bins >= 0) return c.numeric_bins;
-  const bool autoencoder = c.model == "autoencoder" || c.model == "mlp-ae";
-  return c.format == "unsw-nb15" && !autoencoder ? 16 : 0;
+void ResolveDefaults(TrainConfig* c) {
+  const bool autoencoder = c->model == "autoencoder" || c->model == "mlp-ae";
+  const bool lstm = c->model == "lstm";
+  if (c->dropout < 0) c->dropout = autoencoder ? 0.0 : 0.1;
+  if (c->lr == 0) c->lr = lstm ? 0.005 : 0.001;
+  if (c->batch_size == 0) c->batch_size = lstm ? 64 : 256;
+  if (c->numeric_bins < 0) c->numeric_bins = c->format == "unsw-nb15" && !autoencoder ? 16 : 0;
 }
 
 namespace {

@@ -33,14 +33,14 @@ struct TrainConfig {
   int64_t lstm_layers = 2;
   // Optimisation.
   std::string optimizer = "adam";  // adam | sgd
-  double lr = 1e-3;
+  double lr = 0;                   // 0: the model's default (ResolveDefaults)
   double momentum = 0.9;  // sgd
   double weight_decay = 0.0;
   std::string lr_schedule = "cosine";  // none | cosine | step
   int64_t lr_step = 10;                // step schedule: epochs between decays
   double lr_gamma = 0.5;               // step schedule: decay factor
   int64_t epochs = 20;
-  int64_t batch_size = 256;
+  int64_t batch_size = 0;          // 0: the model's default (ResolveDefaults)
   int64_t patience = 5;                // early stopping on validation loss; 0 disables
   std::string class_weights = "none";  // none | balanced
   // Autoencoder score: "mse" (mean squared reconstruction error) or "scaled" (each feature's
@@ -66,9 +66,14 @@ struct TrainConfig {
   nlohmann::json ToJson() const;
 };
 
-// The bins that `numeric_bins = -1` means: 16 for classifiers on UNSW-NB15, where the validation
-// split of the dev file shows a clear gain (docs/training.md), 0 everywhere else.
-int64_t DefaultNumericBins(const TrainConfig& config);
+// Replaces the "model's default" values by what they mean for this model and data set, so the
+// bundle records the effective configuration:
+//   dropout -1       -> 0.1 for classifiers, 0 for autoencoders (dropout inflates their error)
+//   lr 0             -> 0.005 for lstm, 0.001 otherwise
+//   batch_size 0     -> 64 for lstm, 256 otherwise (an LSTM needs more, smaller steps)
+//   numeric_bins -1  -> 16 for classifiers on unsw-nb15, where the validation split of the dev file
+//                       shows a clear gain (docs/training.md), 0 everywhere else
+void ResolveDefaults(TrainConfig* config);
 
 // Applies the keys of a TOML file over *config.
 Status ApplyTomlFile(const std::string& path, TrainConfig* config);

@@ -184,8 +184,10 @@ void RestoreParams(Network& net, const std::vector<torch::Tensor>& saved) {
 
 }  // namespace
 
-Result<TrainSummary> Train(const TrainConfig& cfg) {
-  VIGIL_RETURN_IF_ERROR(cfg.Validate());
+Result<TrainSummary> Train(const TrainConfig& given) {
+  VIGIL_RETURN_IF_ERROR(given.Validate());
+  TrainConfig cfg = given;
+  ResolveDefaults(&cfg);
   auto t_start = std::chrono::steady_clock::now();
   // LibTorch's own default may be fewer threads than cores; always set it.
   torch::set_num_threads(cfg.threads > 0
@@ -204,7 +206,7 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   }
   Table train_part = table.Select(split.train);
   PreprocessOptions prep_options;
-  prep_options.numeric_bins = static_cast<size_t>(DefaultNumericBins(cfg));
+  prep_options.numeric_bins = static_cast<size_t>(cfg.numeric_bins);
   VIGIL_ASSIGN_OR_RETURN(Preprocessor prep, Preprocessor::Fit(train_part, prep_options));
 
   ModelSpec spec;
@@ -213,7 +215,7 @@ Result<TrainSummary> Train(const TrainConfig& cfg) {
   spec.num_classes = static_cast<int64_t>(targets.classes.size());
   spec.hidden = cfg.hidden;
   spec.activation = cfg.activation;
-  spec.dropout = cfg.dropout >= 0 ? cfg.dropout : (spec.IsAutoencoder() ? 0.0 : 0.1);
+  spec.dropout = cfg.dropout;
   spec.window = cfg.window;
   spec.lstm_hidden = cfg.lstm_hidden;
   spec.lstm_layers = cfg.lstm_layers;

@@ -143,9 +143,7 @@ TEST_F(TrainerTest, LstmSeesSequencePatternsTheMlpCannot) {
   TrainConfig lstm = Config("csv", Path("train.csv"), "lstm", "lstm.vigil");
   lstm.schema = Path("seq.toml");
   lstm.epochs = 15;
-  lstm.window = 6;
-  lstm.lr = 0.005;
-  lstm.batch_size = 64;
+  lstm.window = 6;  // lr and batch size: the lstm defaults
   EvalReport l = TrainAndEval(lstm, Path("test.csv"));
 
   EXPECT_LT(m.f1, 0.5) << "the pattern should be invisible record by record";
@@ -254,6 +252,11 @@ TEST_F(TrainerTest, BundleCarriesWhatTheDetectionPlaneNeeds) {
   EXPECT_GT(md["score"]["threshold"].get<double>(), 0.0);
   EXPECT_EQ(md["provenance"]["dataset_sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(md["training"]["config"]["epochs"], 2);
+  // The effective configuration, with the model's defaults resolved.
+  EXPECT_EQ(md["training"]["config"]["dropout"], 0.0);
+  EXPECT_EQ(md["training"]["config"]["lr"], 0.001);
+  EXPECT_EQ(md["training"]["config"]["batch_size"], 256);
+  EXPECT_EQ(md["training"]["config"]["numeric_bins"], 0);
   EXPECT_EQ(md["features"].size(), md["model"]["input_dim"].get<size_t>());
 }
 
