@@ -3,7 +3,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include "cli/commands.h"
 #include "core/file.h"
@@ -32,9 +31,7 @@ Result<Table> ReadForModel(const LoadedModel& m, const ScoreFlags& f, bool requi
 }
 
 Result<LoadedModel> Load(const ScoreFlags& f) {
-  torch::set_num_threads(f.threads > 0
-                             ? f.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  SetTorchThreads(f.threads);
   VIGIL_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(f.model));
   if (!std::isnan(f.threshold)) m.threshold = f.threshold;
   return m;

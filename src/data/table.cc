@@ -56,10 +56,6 @@ std::vector<T> Gather(const std::vector<T>& v, const std::vector<size_t>& idx) {
   for (size_t i : idx) out.push_back(v[i]);
   return out;
 }
-template <typename T>
-void Extend(std::vector<T>* dst, const std::vector<T>& src) {
-  dst->insert(dst->end(), src.begin(), src.end());
-}
 }  // namespace
 
 Table Table::Select(const std::vector<size_t>& row_indices) const {
@@ -76,23 +72,6 @@ Table Table::Select(const std::vector<size_t>& row_indices) const {
   t.times = Gather(times, row_indices);
   t.sources = Gather(sources, row_indices);
   return t;
-}
-
-void Table::Append(const Table& other) {
-  if (rows == 0 && numeric.empty() && categorical.empty()) {
-    *this = other;
-    return;
-  }
-  for (size_t c = 0; c < numeric.size() && c < other.numeric.size(); ++c)
-    Extend(&numeric[c], other.numeric[c]);
-  for (size_t c = 0; c < categorical.size() && c < other.categorical.size(); ++c)
-    Extend(&categorical[c], other.categorical[c]);
-  Extend(&classes, other.classes);
-  Extend(&labels, other.labels);
-  Extend(&ids, other.ids);
-  Extend(&times, other.times);
-  Extend(&sources, other.sources);
-  rows += other.rows;
 }
 
 }  // namespace vigil

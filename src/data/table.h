@@ -75,8 +75,6 @@ struct Table {
   bool has_target() const { return !labels.empty(); }
   // A table with the same columns holding the given rows, in the given order.
   Table Select(const std::vector<size_t>& row_indices) const;
-  // Appends the rows of `other`, which must have the same columns.
-  void Append(const Table& other);
 };
 
 }  // namespace vigil

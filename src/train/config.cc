@@ -42,7 +42,8 @@ Status TrainConfig::Validate() const {
   if (!(dropout < 1)) return Status::InvalidArgument("--dropout must be below 1");
   if (!(lr >= 0)) return Status::InvalidArgument("--lr must be positive (0: the model's default)");
   if (epochs < 1) return Status::InvalidArgument("--epochs must be at least 1");
-  if (batch_size < 0) return Status::InvalidArgument("--batch-size must be at least 1 (0: the model's default)");
+  if (batch_size < 0)
+    return Status::InvalidArgument("--batch-size must be at least 1 (0: the model's default)");
   if (patience < 0) return Status::InvalidArgument("--patience must be >= 0");
   if (!(target_far > 0 && target_far < 1))
     return Status::InvalidArgument("--target-far must be in (0, 1)");

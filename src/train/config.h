@@ -34,13 +34,13 @@ struct TrainConfig {
   // Optimisation.
   std::string optimizer = "adam";  // adam | sgd
   double lr = 0;                   // 0: the model's default (ResolveDefaults)
-  double momentum = 0.9;  // sgd
+  double momentum = 0.9;           // sgd
   double weight_decay = 0.0;
   std::string lr_schedule = "cosine";  // none | cosine | step
   int64_t lr_step = 10;                // step schedule: epochs between decays
   double lr_gamma = 0.5;               // step schedule: decay factor
   int64_t epochs = 20;
-  int64_t batch_size = 0;          // 0: the model's default (ResolveDefaults)
+  int64_t batch_size = 0;              // 0: the model's default (ResolveDefaults)
   int64_t patience = 5;                // early stopping on validation loss; 0 disables
   std::string class_weights = "none";  // none | balanced
   // Autoencoder score: "mse" (mean squared reconstruction error) or "scaled" (each feature's

@@ -1,11 +1,18 @@
 #include "train/scoring.h"
 
+#include <algorithm>
 #include <map>
+#include <thread>
 
 #include "data/schema_json.h"
 #include "features/sequence.h"
 
 namespace vigil {
+
+void SetTorchThreads(int threads) {
+  torch::set_num_threads(
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
 
 Result<LoadedModel> LoadModel(const std::string& path) {
   VIGIL_ASSIGN_OR_RETURN(Bundle b, ReadBundle(path));
@@ -81,7 +88,7 @@ ScoreOutput ScoreInputs(NetworkImpl& net, const ModelInputs& in, int normal_clas
       const float* e = err.data_ptr<float>();
       for (int64_t i = 0; i < err.size(0); ++i) {
         out.attack_score.push_back(e[i]);
-        out.pred.push_back(e[i] > threshold ? 1 - normal_class : normal_class);
+        out.pred.push_back(BinaryPrediction(e[i], threshold, normal_class));
       }
       continue;
     }
@@ -94,7 +101,7 @@ ScoreOutput ScoreInputs(NetworkImpl& net, const ModelInputs& in, int normal_clas
       out.attack_score.push_back(score);
       int best = 0;
       for (int k = 1; k < c; ++k) best = row[k] > row[best] ? k : best;
-      if (task == "binary") best = score > threshold ? 1 - normal_class : normal_class;
+      if (task == "binary") best = BinaryPrediction(score, threshold, normal_class);
       out.pred.push_back(best);
       out.probs.insert(out.probs.end(), row, row + c);
     }

@@ -42,6 +42,15 @@ struct LoadedModel {
   std::string task;
 };
 
+// Sets LibTorch's intra-op thread count: `threads`, or every core when it is 0 (LibTorch's own
+// default can be fewer).
+void SetTorchThreads(int threads);
+
+// Binary decision of a score: the attack class (the other of two) above the threshold.
+inline int BinaryPrediction(float score, double threshold, int normal_class) {
+  return score > threshold ? 1 - normal_class : normal_class;
+}
+
 Result<LoadedModel> LoadModel(const std::string& path);
 Result<LoadedModel> ModelFromBundle(Bundle bundle);
 

@@ -8,7 +8,6 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 #include "core/file.h"
 #include "core/progress.h"
@@ -189,10 +188,7 @@ Result<TrainSummary> Train(const TrainConfig& given) {
   TrainConfig cfg = given;
   ResolveDefaults(&cfg);
   auto t_start = std::chrono::steady_clock::now();
-  // LibTorch's own default may be fewer threads than cores; always set it.
-  torch::set_num_threads(cfg.threads > 0
-                             ? cfg.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  SetTorchThreads(cfg.threads);
   torch::manual_seed(cfg.seed);
 
   // Data.
@@ -399,9 +395,9 @@ Result<TrainSummary> Train(const TrainConfig& given) {
     threshold = cfg.threshold == "far"
                     ? ThresholdForFalseAlarmRate(vlabels, vs.attack_score, cfg.target_far)
                     : BestF1Threshold(vlabels, vs.attack_score);
-    const int normal = targets.normal_class;
-    for (size_t i = 0; i < vs.pred.size(); ++i)
-      vs.pred[i] = vs.attack_score[i] > threshold ? 1 - normal : normal;
+    for (size_t i = 0; i < vs.pred.size(); ++i) {
+      vs.pred[i] = BinaryPrediction(vs.attack_score[i], threshold, targets.normal_class);
+    }
   }
   std::vector<int> vtrue;
   for (size_t r : split.valid) vtrue.push_back(static_cast<int>(targets.y[r]));

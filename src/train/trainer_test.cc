@@ -61,6 +61,9 @@ class TrainerTest : public ::testing::Test {
     return r.ok() ? *r : EvalReport{};
   }
 
+  // A config on the small generated set (WriteSmallSet) for the reproducibility checks.
+  TrainConfig SmallSetConfig(const std::string& model, const std::string& out, int64_t epochs);
+
   fs::path dir_;
 };
 
@@ -174,6 +177,14 @@ std::string WriteSmallSet(const std::string& dir) {
   return dir + "/small.csv";
 }
 
+TrainConfig TrainerTest::SmallSetConfig(const std::string& model, const std::string& out,
+                                        int64_t epochs) {
+  TrainConfig c = Config("csv", WriteSmallSet(dir_.string()), model, out);
+  c.schema = Path("small.toml");
+  c.epochs = epochs;
+  return c;
+}
+
 std::vector<BundleTensor> Weights(const std::string& path) {
   auto b = ReadBundle(path);
   EXPECT_TRUE(b.ok()) << b.status().ToString();
@@ -189,10 +200,7 @@ bool SameWeights(const std::vector<BundleTensor>& a, const std::vector<BundleTen
 }
 
 TEST_F(TrainerTest, SameSeedReproducesBitForBitAndAnotherSeedDoesNot) {
-  std::string data = WriteSmallSet(dir_.string());
-  TrainConfig c = Config("csv", data, "mlp", "a.vigil");
-  c.schema = Path("small.toml");
-  c.epochs = 3;
+  TrainConfig c = SmallSetConfig("mlp", "a.vigil", 3);
   ASSERT_TRUE(Train(c).ok());
   c.out = Path("b.vigil");
   ASSERT_TRUE(Train(c).ok());
@@ -204,10 +212,7 @@ TEST_F(TrainerTest, SameSeedReproducesBitForBitAndAnotherSeedDoesNot) {
 }
 
 TEST_F(TrainerTest, ResumeEndsWithTheWeightsOfAnUninterruptedRun) {
-  std::string data = WriteSmallSet(dir_.string());
-  TrainConfig c = Config("csv", data, "mlp", "full.vigil");
-  c.schema = Path("small.toml");
-  c.epochs = 4;
+  TrainConfig c = SmallSetConfig("mlp", "full.vigil", 4);
   c.patience = 0;
   c.checkpoint = Path("ckpt-full");
   ASSERT_TRUE(Train(c).ok());
@@ -235,10 +240,7 @@ TEST_F(TrainerTest, ResumeEndsWithTheWeightsOfAnUninterruptedRun) {
 }
 
 TEST_F(TrainerTest, BundleCarriesWhatTheDetectionPlaneNeeds) {
-  std::string data = WriteSmallSet(dir_.string());
-  TrainConfig c = Config("csv", data, "autoencoder", "ae.vigil");
-  c.schema = Path("small.toml");
-  c.epochs = 2;
+  TrainConfig c = SmallSetConfig("autoencoder", "ae.vigil", 2);
   ASSERT_TRUE(Train(c).ok());
   auto b = ReadBundle(c.out);
   ASSERT_TRUE(b.ok());
