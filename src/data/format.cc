@@ -249,15 +249,7 @@ Result<Schema> CsvSchemaFromToml(const std::string& path) {
 
 // ---- Reading ---------------------------------------------------------------------------------
 
-// Where each field of a row goes.
-struct Plan {
-  size_t field_count = 0;
-  std::vector<std::string> field_names;  // by field index, for messages
-  std::vector<size_t> numeric_fields, categorical_fields;
-  int class_field = -1, label_field = -1, id_field = -1, time_field = -1, source_field = -1;
-};
-
-void AddToPlan(const std::string& name, ColumnRole role, size_t field, Plan* plan, Table* t) {
+void AddToPlan(const std::string& name, ColumnRole role, size_t field, RowPlan* plan, Table* t) {
   auto take = [&](int* slot) {
     if (*slot < 0) *slot = static_cast<int>(field);
   };
@@ -292,8 +284,8 @@ void AddToPlan(const std::string& name, ColumnRole role, size_t field, Plan* pla
 
 bool IsTarget(ColumnRole r) { return r == ColumnRole::kLabel || r == ColumnRole::kClass; }
 
-Status PlanFromHeader(const std::string& path, const std::vector<std::string_view>& header,
-                      const Schema& schema, bool require_target, Plan* plan, Table* t) {
+Status PlanHeader(const std::string& path, const std::vector<std::string_view>& header,
+                      const Schema& schema, bool require_target, RowPlan* plan, Table* t) {
   plan->field_count = header.size();
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < header.size(); ++i) {
@@ -330,8 +322,8 @@ Status PlanFromHeader(const std::string& path, const std::vector<std::string_vie
 
 // Without a header the first row fixes the field count: all schema columns, or fewer when the
 // missing trailing ones are only ignored or (when no target is required) target columns.
-Status PlanFromCount(const std::string& path, size_t line, size_t count, const Schema& schema,
-                     bool require_target, Plan* plan, Table* t) {
+Status PlanCount(const std::string& path, size_t line, size_t count, const Schema& schema,
+                     bool require_target, RowPlan* plan, Table* t) {
   const size_t n = schema.columns.size();
   bool ok = count == n;
   if (count < n && count > 0) {
@@ -471,117 +463,180 @@ Result<Table> ReadTable(const std::string& path, const Schema& schema, bool requ
 
 Result<Table> ParseTable(std::string_view text, const std::string& path, const Schema& schema,
                          bool require_target) {
-  if (require_target && schema.FindRole(ColumnRole::kLabel) < 0 &&
-      schema.FindRole(ColumnRole::kClass) < 0) {
-    return Status::InvalidArgument(
-        path + ": the " + schema.format +
-        " schema has no label or class column, and a target is required");
-  }
+  RowReader reader(schema, path, require_target);
+  VIGIL_RETURN_IF_ERROR(reader.CheckTarget());
   Table t;
-  t.source_path = path;
-  Plan plan;
-  bool planned = false;
-  bool is_nsl = schema.format == "nsl-kdd";
-  bool is_unsw = schema.format == "unsw-nb15";
-  std::vector<std::string> normal_lower;
-  for (const std::string& c : schema.normal_classes) normal_lower.push_back(Lower(Trim(c)));
   size_t expected_rows = std::count(text.begin(), text.end(), '\n');
   if (expected_rows == 0) expected_rows = std::count(text.begin(), text.end(), '\r');
-  // Class names repeat; cache each distinct raw value's class and label.
-  std::unordered_map<std::string, std::pair<std::string, uint8_t>> class_cache;
-
-  auto loc = [&](size_t line) { return path + ":" + std::to_string(line); };
-  auto field_error = [&](size_t line, size_t field, const std::string& what) {
-    return Status::InvalidArgument(loc(line) + ":" + std::to_string(field + 1) + ": field '" +
-                                   plan.field_names[field] + "': " + what);
-  };
-  auto begin_rows = [&] {
-    t.numeric.assign(plan.numeric_fields.size(), {});
-    t.categorical.assign(plan.categorical_fields.size(), {});
-    for (auto& c : t.numeric) c.reserve(expected_rows);
-    for (auto& c : t.categorical) c.reserve(expected_rows);
-    planned = true;
-  };
-
-  Status s = ParseCsv(
-      text, path, CsvOptions{schema.delimiter},
-      [&](size_t line, const std::vector<std::string_view>& f) -> Status {
-        if (!planned) {
-          if (schema.header) {
-            VIGIL_RETURN_IF_ERROR(PlanFromHeader(path, f, schema, require_target, &plan, &t));
-            begin_rows();
-            return Status::Ok();
-          }
-          VIGIL_RETURN_IF_ERROR(
-              PlanFromCount(path, line, f.size(), schema, require_target, &plan, &t));
-          begin_rows();
-        }
-        if (f.size() != plan.field_count) {
-          return Status::InvalidArgument(loc(line) + ": expected " +
-                                         std::to_string(plan.field_count) + " fields, found " +
-                                         std::to_string(f.size()));
-        }
-        for (size_t k = 0; k < plan.numeric_fields.size(); ++k) {
-          size_t i = plan.numeric_fields[k];
-          double v;
-          if (!ParseNumber(f[i], &v).ok()) {
-            return field_error(line, i, Shown(f[i]) + " is not a number");
-          }
-          t.numeric[k].push_back(v);
-        }
-        for (size_t k = 0; k < plan.categorical_fields.size(); ++k) {
-          t.categorical[k].emplace_back(Trim(f[plan.categorical_fields[k]]));
-        }
-        if (plan.class_field >= 0) {
-          std::string_view raw = Trim(f[plan.class_field]);
-          auto it = class_cache.find(std::string(raw));
-          if (it == class_cache.end()) {
-            std::string name(raw);
-            if (name.empty()) return field_error(line, plan.class_field, "empty class name");
-            if (is_nsl && !NslKddFamily(raw, &name)) {
-              return Status::InvalidArgument(loc(line) + ": field '" +
-                                             plan.field_names[plan.class_field] +
-                                             "': unknown NSL-KDD attack name " + Shown(raw));
-            }
-            if (is_unsw && name == "Backdoors") name = "Backdoor";
-            std::string lower = Lower(name);
-            uint8_t label =
-                std::find(normal_lower.begin(), normal_lower.end(), lower) == normal_lower.end();
-            it =
-                class_cache.emplace(std::string(raw), std::make_pair(std::move(name), label)).first;
-          }
-          t.classes.push_back(it->second.first);
-          if (plan.label_field < 0) t.labels.push_back(it->second.second);
-        }
-        if (plan.label_field >= 0) {
-          uint8_t label;
-          if (!ParseLabel(f[plan.label_field], normal_lower, &label)) {
-            return field_error(line, plan.label_field,
-                               Shown(f[plan.label_field]) +
-                                   " is not a label (expected 0/1, true/false, normal/attack or "
-                                   "benign/malicious)");
-          }
-          t.labels.push_back(label);
-          if (plan.class_field < 0) t.classes.emplace_back(label ? "attack" : "normal");
-        }
-        if (plan.id_field >= 0) t.ids.emplace_back(Trim(f[plan.id_field]));
-        if (plan.source_field >= 0) t.sources.emplace_back(Trim(f[plan.source_field]));
-        if (plan.time_field >= 0) {
-          double v;
-          if (!ParseNumber(f[plan.time_field], &v).ok() && !ParseIsoTime(f[plan.time_field], &v)) {
-            return field_error(line, plan.time_field,
-                               Shown(f[plan.time_field]) +
-                                   " is not a number or an ISO-8601 time (YYYY-MM-DD HH:MM:SS)");
-          }
-          t.times.push_back(v);
-        }
-        ++t.rows;
-        return Status::Ok();
-      });
+  Status s = ParseCsv(text, path, CsvOptions{schema.delimiter},
+                      [&](size_t line, const std::vector<std::string_view>& f) -> Status {
+                        if (!reader.planned()) {
+                          if (schema.header) {
+                            VIGIL_RETURN_IF_ERROR(reader.PlanFromHeader(f));
+                            reader.StartTable(&t, expected_rows);
+                            return Status::Ok();
+                          }
+                          VIGIL_RETURN_IF_ERROR(reader.PlanFromCount(line, f.size()));
+                          reader.StartTable(&t, expected_rows);
+                        }
+                        return reader.AddRow(line, f, &t);
+                      });
   if (!s.ok()) return s;
-  if (!planned) return Status::InvalidArgument(path + ": empty file (no records)");
+  if (!reader.planned()) return Status::InvalidArgument(path + ": empty file (no records)");
   if (t.rows == 0) return Status::InvalidArgument(path + ": no data rows after the header");
   return t;
+}
+
+// ---- RowReader ----------------------------------------------------------------------------------
+
+RowReader::RowReader(Schema schema, std::string path, bool require_target)
+    : schema_(std::move(schema)), path_(std::move(path)), require_target_(require_target) {
+  for (const std::string& c : schema_.normal_classes) normal_lower_.push_back(Lower(Trim(c)));
+}
+
+Status RowReader::CheckTarget() const {
+  if (require_target_ && schema_.FindRole(ColumnRole::kLabel) < 0 &&
+      schema_.FindRole(ColumnRole::kClass) < 0) {
+    return Status::InvalidArgument(
+        path_ + ": the " + schema_.format +
+        " schema has no label or class column, and a target is required");
+  }
+  return Status::Ok();
+}
+
+Status RowReader::PlanFromHeader(const std::vector<std::string_view>& header) {
+  RowPlan plan;
+  Table names;
+  VIGIL_RETURN_IF_ERROR(
+      PlanHeader(path_, header, schema_, require_target_, &plan, &names));
+  Adopt(std::move(plan), std::move(names));
+  return Status::Ok();
+}
+
+Status RowReader::PlanFromSchema() {
+  std::vector<std::string_view> header;
+  for (const ColumnSpec& c : schema_.columns) header.push_back(c.name);
+  if (schema_.header) return PlanFromHeader(header);
+  return PlanFromCount(1, header.size());
+}
+
+Status RowReader::PlanFromCount(size_t line, size_t count) {
+  RowPlan plan;
+  Table names;
+  VIGIL_RETURN_IF_ERROR(
+      PlanCount(path_, line, count, schema_, require_target_, &plan, &names));
+  Adopt(std::move(plan), std::move(names));
+  return Status::Ok();
+}
+
+void RowReader::Adopt(RowPlan plan, Table names) {
+  plan_ = std::move(plan);
+  numeric_names_ = std::move(names.numeric_names);
+  categorical_names_ = std::move(names.categorical_names);
+  planned_ = true;
+}
+
+void RowReader::StartTable(Table* t, size_t expected_rows) const {
+  t->source_path = path_;
+  t->rows = 0;
+  t->numeric_names = numeric_names_;
+  t->categorical_names = categorical_names_;
+  t->numeric.resize(numeric_names_.size());
+  t->categorical.resize(categorical_names_.size());
+  for (auto& c : t->numeric) {
+    c.clear();
+    c.reserve(expected_rows);
+  }
+  for (auto& c : t->categorical) {
+    c.clear();
+    c.reserve(expected_rows);
+  }
+  t->classes.clear();
+  t->labels.clear();
+  t->ids.clear();
+  t->times.clear();
+  t->sources.clear();
+}
+
+int RowReader::FieldIndex(std::string_view name) const {
+  for (size_t i = 0; i < plan_.field_names.size(); ++i) {
+    if (plan_.field_names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Status RowReader::FieldError(size_t line, size_t field, const std::string& what) const {
+  return Status::InvalidArgument(path_ + ":" + std::to_string(line) + ":" +
+                                 std::to_string(field + 1) + ": field '" + plan_.field_names[field] +
+                                 "': " + what);
+}
+
+Status RowReader::AddRow(size_t line, const std::vector<std::string_view>& f, Table* t) {
+  if (f.size() != plan_.field_count) {
+    return Status::InvalidArgument(path_ + ":" + std::to_string(line) + ": expected " +
+                                   std::to_string(plan_.field_count) + " fields, found " +
+                                   std::to_string(f.size()));
+  }
+  // Everything is parsed into scratch first, so a bad field leaves the table unchanged.
+  scratch_.resize(plan_.numeric_fields.size());
+  for (size_t k = 0; k < plan_.numeric_fields.size(); ++k) {
+    size_t i = plan_.numeric_fields[k];
+    if (!ParseNumber(f[i], &scratch_[k]).ok()) {
+      return FieldError(line, i, Shown(f[i]) + " is not a number");
+    }
+  }
+  const std::pair<std::string, uint8_t>* cls = nullptr;
+  if (plan_.class_field >= 0) {
+    std::string_view raw = Trim(f[plan_.class_field]);
+    auto it = class_cache_.find(std::string(raw));
+    if (it == class_cache_.end()) {
+      std::string name(raw);
+      if (name.empty()) return FieldError(line, plan_.class_field, "empty class name");
+      if (schema_.format == "nsl-kdd" && !NslKddFamily(raw, &name)) {
+        return Status::InvalidArgument(path_ + ":" + std::to_string(line) + ": field '" +
+                                       plan_.field_names[plan_.class_field] +
+                                       "': unknown NSL-KDD attack name " + Shown(raw));
+      }
+      if (schema_.format == "unsw-nb15" && name == "Backdoors") name = "Backdoor";
+      std::string lower = Lower(name);
+      uint8_t label =
+          std::find(normal_lower_.begin(), normal_lower_.end(), lower) == normal_lower_.end();
+      it = class_cache_.emplace(std::string(raw), std::make_pair(std::move(name), label)).first;
+    }
+    cls = &it->second;
+  }
+  uint8_t label = 0;
+  if (plan_.label_field >= 0 && !ParseLabel(f[plan_.label_field], normal_lower_, &label)) {
+    return FieldError(line, plan_.label_field,
+                      Shown(f[plan_.label_field]) +
+                          " is not a label (expected 0/1, true/false, normal/attack or "
+                          "benign/malicious)");
+  }
+  double time = 0;
+  if (plan_.time_field >= 0 && !ParseNumber(f[plan_.time_field], &time).ok() &&
+      !ParseIsoTime(f[plan_.time_field], &time)) {
+    return FieldError(line, plan_.time_field,
+                      Shown(f[plan_.time_field]) +
+                          " is not a number or an ISO-8601 time (YYYY-MM-DD HH:MM:SS)");
+  }
+  // Commit.
+  for (size_t k = 0; k < plan_.numeric_fields.size(); ++k) t->numeric[k].push_back(scratch_[k]);
+  for (size_t k = 0; k < plan_.categorical_fields.size(); ++k) {
+    t->categorical[k].emplace_back(Trim(f[plan_.categorical_fields[k]]));
+  }
+  if (cls != nullptr) {
+    t->classes.push_back(cls->first);
+    if (plan_.label_field < 0) t->labels.push_back(cls->second);
+  }
+  if (plan_.label_field >= 0) {
+    t->labels.push_back(label);
+    if (plan_.class_field < 0) t->classes.emplace_back(label ? "attack" : "normal");
+  }
+  if (plan_.id_field >= 0) t->ids.emplace_back(Trim(f[plan_.id_field]));
+  if (plan_.source_field >= 0) t->sources.emplace_back(Trim(f[plan_.source_field]));
+  if (plan_.time_field >= 0) t->times.push_back(time);
+  ++t->rows;
+  return Status::Ok();
 }
 
 }  // namespace vigil

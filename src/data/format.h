@@ -31,6 +31,9 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "data/table.h"
@@ -54,6 +57,58 @@ Result<Table> ReadTable(const std::string& path, const Schema& schema, bool requ
 // ReadTable on text already in memory; `path` is used in messages only.
 Result<Table> ParseTable(std::string_view text, const std::string& path, const Schema& schema,
                          bool require_target = true);
+
+// Where each field of a record goes (RowReader's plan; exposed for the reader's helpers).
+struct RowPlan {
+  size_t field_count = 0;
+  std::vector<std::string> field_names;  // by field index, for messages
+  std::vector<size_t> numeric_fields, categorical_fields;
+  int class_field = -1, label_field = -1, id_field = -1, time_field = -1, source_field = -1;
+};
+
+// Record-at-a-time reading with the rules and messages of ParseTable, for streams (the agent)
+// where a bad record must cost only itself: AddRow either appends the whole record or returns the
+// error and leaves the table unchanged. Usage: plan once (from a header record, from the first
+// record's field count, or from the schema's own column list for JSON records and headerless
+// streams), StartTable(), then AddRow() per record. Not thread-safe (holds scratch space).
+class RowReader {
+ public:
+  // `path` names the input in messages ("PATH:LINE: ...").
+  RowReader(Schema schema, std::string path, bool require_target);
+
+  // InvalidArgument when a target is required and the schema has no label or class column.
+  Status CheckTarget() const;
+  Status PlanFromHeader(const std::vector<std::string_view>& header);
+  Status PlanFromCount(size_t line, size_t count);
+  // As if the record fields came in the schema's column order (every column present).
+  Status PlanFromSchema();
+  bool planned() const { return planned_; }
+
+  // Resets *t to zero rows with this plan's columns (capacity kept).
+  void StartTable(Table* t, size_t expected_rows = 0) const;
+  Status AddRow(size_t line, const std::vector<std::string_view>& fields, Table* t);
+
+  const Schema& schema() const { return schema_; }
+  // Field names by position (header names, made unique), once planned.
+  const std::vector<std::string>& field_names() const { return plan_.field_names; }
+  // Position of a field by name, or -1.
+  int FieldIndex(std::string_view name) const;
+
+ private:
+  void Adopt(RowPlan plan, Table names);
+  Status FieldError(size_t line, size_t field, const std::string& what) const;
+
+  Schema schema_;
+  std::string path_;
+  bool require_target_;
+  bool planned_ = false;
+  RowPlan plan_;
+  std::vector<std::string> numeric_names_, categorical_names_;
+  std::vector<std::string> normal_lower_;
+  std::vector<double> scratch_;
+  // Class names repeat; each distinct raw value's class and label.
+  std::unordered_map<std::string, std::pair<std::string, uint8_t>> class_cache_;
+};
 
 // Maps an NSL-KDD attack name ("neptune", "mscan", "normal"; case-insensitive, trimmed) to its
 // family: "normal", "DoS", "Probe", "R2L" or "U2R". Returns false for an unknown name.
