@@ -101,4 +101,14 @@ void AppendJsonNumber(std::string* out, double v) {
   out->append(buf, r.ptr);
 }
 
+void AppendJsonFloat(std::string* out, float v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
 }  // namespace vigil

@@ -13,6 +13,8 @@ namespace vigil {
 
 void AppendJsonString(std::string* out, std::string_view s);
 void AppendJsonNumber(std::string* out, double v);
+// The shortest text that reads back to the same float (scores are float32).
+void AppendJsonFloat(std::string* out, float v);
 // True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 

@@ -513,11 +513,12 @@ Status RowReader::PlanFromHeader(const std::vector<std::string_view>& header) {
   return Status::Ok();
 }
 
-Status RowReader::PlanFromSchema() {
+Status RowReader::PlanFromSchema(bool include_targets) {
   std::vector<std::string_view> header;
-  for (const ColumnSpec& c : schema_.columns) header.push_back(c.name);
-  if (schema_.header) return PlanFromHeader(header);
-  return PlanFromCount(1, header.size());
+  for (const ColumnSpec& c : schema_.columns) {
+    if (include_targets || !IsTarget(c.role)) header.push_back(c.name);
+  }
+  return PlanFromHeader(header);
 }
 
 Status RowReader::PlanFromCount(size_t line, size_t count) {
@@ -537,10 +538,10 @@ void RowReader::Adopt(RowPlan plan, Table names) {
 }
 
 void RowReader::StartTable(Table* t, size_t expected_rows) const {
-  t->source_path = path_;
+  if (t->source_path != path_) t->source_path = path_;
   t->rows = 0;
-  t->numeric_names = numeric_names_;
-  t->categorical_names = categorical_names_;
+  if (t->numeric_names != numeric_names_) t->numeric_names = numeric_names_;
+  if (t->categorical_names != categorical_names_) t->categorical_names = categorical_names_;
   t->numeric.resize(numeric_names_.size());
   t->categorical.resize(categorical_names_.size());
   for (auto& c : t->numeric) {

@@ -80,8 +80,9 @@ class RowReader {
   Status CheckTarget() const;
   Status PlanFromHeader(const std::vector<std::string_view>& header);
   Status PlanFromCount(size_t line, size_t count);
-  // As if the record fields came in the schema's column order (every column present).
-  Status PlanFromSchema();
+  // As if the records' fields came in the schema's column order: every column, or without the
+  // label and class columns (records to score, e.g. JSON objects, need not carry a target).
+  Status PlanFromSchema(bool include_targets = true);
   bool planned() const { return planned_; }
 
   // Resets *t to zero rows with this plan's columns (capacity kept).

@@ -107,7 +107,9 @@ CategoricalFeature FitCategorical(const std::string& name, const std::vector<std
   return f;
 }
 
-int FindName(const std::vector<std::string>& names, const std::string& name) {
+// Position of `name` in `names`, trying `hint` first (tables usually keep the fitted order).
+int FindName(const std::vector<std::string>& names, const std::string& name, size_t hint = 0) {
+  if (hint < names.size() && names[hint] == name) return static_cast<int>(hint);
   auto it = std::find(names.begin(), names.end(), name);
   return it == names.end() ? -1 : static_cast<int>(it - names.begin());
 }
@@ -136,6 +138,11 @@ void Preprocessor::ComputeOutputDim() {
   output_dim_ = numeric_.size();
   for (const auto& f : numeric_) output_dim_ += f.bin_edges.empty() ? 0 : f.bin_edges.size() - 1;
   for (const auto& c : categorical_) output_dim_ += c.values.size() + 1;
+  category_index_.assign(categorical_.size(), {});
+  for (size_t c = 0; c < categorical_.size(); ++c) {
+    for (size_t i = 0; i < categorical_[c].values.size(); ++i)
+      category_index_[c].emplace(categorical_[c].values[i], i);
+  }
 }
 
 std::vector<std::string> Preprocessor::OutputNames() const {
@@ -155,8 +162,10 @@ std::vector<std::string> Preprocessor::OutputNames() const {
 
 Status Preprocessor::Transform(const Table& t, std::vector<float>* out) const {
   std::vector<int> num_idx, cat_idx;
+  num_idx.reserve(numeric_.size());
+  cat_idx.reserve(categorical_.size());
   for (const auto& f : numeric_) {
-    int i = FindName(t.numeric_names, f.name);
+    int i = FindName(t.numeric_names, f.name, num_idx.size());
     if (i < 0) {
       return Status::InvalidArgument(t.source_path + ": numeric column '" + f.name +
                                      "' that the model was trained with is missing");
@@ -164,7 +173,7 @@ Status Preprocessor::Transform(const Table& t, std::vector<float>* out) const {
     num_idx.push_back(i);
   }
   for (const auto& f : categorical_) {
-    int i = FindName(t.categorical_names, f.name);
+    int i = FindName(t.categorical_names, f.name, cat_idx.size());
     if (i < 0) {
       return Status::InvalidArgument(t.source_path + ": categorical column '" + f.name +
                                      "' that the model was trained with is missing");
@@ -193,8 +202,7 @@ Status Preprocessor::Transform(const Table& t, std::vector<float>* out) const {
   size_t offset = bin_offset;
   for (size_t c = 0; c < categorical_.size(); ++c) {
     const CategoricalFeature& f = categorical_[c];
-    std::unordered_map<std::string_view, size_t> pos;
-    for (size_t i = 0; i < f.values.size(); ++i) pos.emplace(f.values[i], i);
+    const auto& pos = category_index_[c];
     const auto& col = t.categorical[cat_idx[c]];
     for (size_t r = 0; r < t.rows; ++r) {
       auto it = pos.find(col[r]);

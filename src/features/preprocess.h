@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -75,12 +76,14 @@ class Preprocessor {
   const std::vector<CategoricalFeature>& categorical() const { return categorical_; }
 
  private:
-  void ComputeOutputDim();
+  void ComputeOutputDim();  // also builds category_index_
 
   PreprocessOptions options_;
   std::vector<NumericFeature> numeric_;
   std::vector<CategoricalFeature> categorical_;
   size_t output_dim_ = 0;
+  // Per categorical column: value -> one-hot position (built with output_dim_).
+  std::vector<std::unordered_map<std::string, size_t>> category_index_;
 };
 
 }  // namespace vigil

@@ -1,13 +1,11 @@
 #include "infer/scorer.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <thread>
 
 #include "data/schema_json.h"
+#include "infer/kernels.h"
 
 namespace vigil {
 namespace {
@@ -70,27 +68,15 @@ float ActivationGrad(Activation a, float p) {
   return 1;
 }
 
-// y[rows x out] = x[rows x in] W^T + b.
-void Linear(const float* x, size_t rows, size_t in, size_t out, const float* w, const float* b,
-            float* y) {
-  if (rows == 1) {
-    std::copy(b, b + out, y);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), 1.0f, w,
-                static_cast<int>(in), x, 1, 1.0f, y, 1);
-    return;
+std::vector<float> Transpose(const float* w, size_t rows, size_t cols) {
+  std::vector<float> t(rows * cols);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) t[c * rows + r] = w[r * cols + c];
   }
-  for (size_t r = 0; r < rows; ++r) std::copy(b, b + out, y + r * out);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows),
-              static_cast<int>(out), static_cast<int>(in), 1.0f, x, static_cast<int>(in), w,
-              static_cast<int>(in), 1.0f, y, static_cast<int>(out));
+  return t;
 }
 
 }  // namespace
-
-void SetInferThreads(int threads) {
-  openblas_set_num_threads(
-      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-}
 
 Result<Scorer> Scorer::Load(const std::string& path) {
   VIGIL_ASSIGN_OR_RETURN(Bundle b, ReadBundle(path));
@@ -170,6 +156,7 @@ Status Scorer::Build() {
     VIGIL_RETURN_IF_ERROR(tensor("lstm.weight_hh" + sfx, {h4, h}, &l.w_hh));
     VIGIL_RETURN_IF_ERROR(tensor("lstm.bias_ih" + sfx, {h4}, &b_ih));
     VIGIL_RETURN_IF_ERROR(tensor("lstm.bias_hh" + sfx, {h4}, &b_hh));
+    l.w_hh_t = Transpose(l.w_hh, 4 * lstm_hidden, lstm_hidden);
     l.bias.resize(4 * lstm_hidden);
     for (size_t i = 0; i < l.bias.size(); ++i) l.bias[i] = b_ih[i] + b_hh[i];
     lstm_.push_back(std::move(l));
@@ -197,8 +184,9 @@ Status Scorer::Build() {
     const auto out = static_cast<int64_t>(d.out);
     VIGIL_RETURN_IF_ERROR(tensor(name + ".weight", {out, static_cast<int64_t>(d.in)}, &d.w));
     VIGIL_RETURN_IF_ERROR(tensor(name + ".bias", {out}, &d.b));
+    d.wt = Transpose(d.w, d.out, d.in);
     width = d.out;
-    dense_.push_back(d);
+    dense_.push_back(std::move(d));
   }
   const size_t want = autoencoder_ ? input_dim_ : classes_.size();
   if (width != want) {
@@ -239,7 +227,11 @@ void Scorer::Dense(size_t rows, Workspace* ws, bool keep_pre) const {
   for (size_t k = 0; k < dense_.size(); ++k) {
     const DenseLayer& d = dense_[k];
     ws->b.resize(rows * d.out);
-    Linear(ws->a.data(), rows, d.in, d.out, d.w, d.b, ws->b.data());
+    if (rows == 1) {
+      AffineRow(ws->a.data(), d.in, d.out, d.wt.data(), d.b, ws->b.data());
+    } else {
+      Affine(ws->a.data(), rows, d.in, d.out, d.w, d.b, ws->b.data());
+    }
     if (keep_pre) ws->pre[k].assign(ws->b.begin(), ws->b.end());
     Activate(d.act, ws->b.data(), ws->b.size());
     std::swap(ws->a, ws->b);
@@ -254,23 +246,17 @@ void Scorer::Lstm(const float* x, size_t rows, Workspace* ws) const {
     const size_t h = l.hidden, g4 = 4 * h;
     // Input contributions of every step at once: [rows * steps x 4H].
     ws->gates.resize(rows * steps * g4);
-    Linear(in, rows * steps, l.in, g4, l.w_ih, l.bias.data(), ws->gates.data());
+    Affine(in, rows * steps, l.in, g4, l.w_ih, l.bias.data(), ws->gates.data());
     ws->h.assign(rows * h, 0.0f);
     ws->c.assign(rows * h, 0.0f);
     const bool last_layer = k + 1 == lstm_.size();
     if (!last_layer) ws->seq_out.resize(rows * steps * h);
     ws->rec.resize(rows * g4);
     for (size_t t = 0; t < steps; ++t) {
-      if (t > 0) {  // recurrent part: h W_hh^T
-        if (rows == 1) {
-          cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(g4), static_cast<int>(h), 1.0f,
-                      l.w_hh, static_cast<int>(h), ws->h.data(), 1, 0.0f, ws->rec.data(), 1);
-        } else {
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows),
-                      static_cast<int>(g4), static_cast<int>(h), 1.0f, ws->h.data(),
-                      static_cast<int>(h), l.w_hh, static_cast<int>(h), 0.0f, ws->rec.data(),
-                      static_cast<int>(g4));
-        }
+      if (t > 0 && rows == 1) {  // the recurrent part h W_hh^T
+        AffineRow(ws->h.data(), h, g4, l.w_hh_t.data(), nullptr, ws->rec.data());
+      } else if (t > 0) {
+        Affine(ws->h.data(), rows, h, g4, l.w_hh, nullptr, ws->rec.data());
       }
       for (size_t r = 0; r < rows; ++r) {
         const float* gx = ws->gates.data() + (r * steps + t) * g4;
@@ -400,7 +386,8 @@ std::vector<Reason> Scorer::Explain(const float* x, size_t top, Workspace* ws) c
     for (size_t c = 0; c < cols; ++c) per_column[c] = b.score[0] - b.score[c + 1];
     return Top(per_column, top);
   }
-  // Gradient times input of s = 1 - p_n: ds/dz_k = p_n (p_k - [k == n]).
+  // Gradient times input of the attack log-odds L = log((1 - p_n) / p_n), which unlike the
+  // probability does not saturate for confident predictions: dL/dz_n = -1, dL/dz_k = p_k / (1 - p_n).
   Forward(x, 1, ws, true);
   const size_t nc = classes_.size();
   std::vector<float> p(nc), g(nc);
@@ -408,14 +395,17 @@ std::vector<Reason> Scorer::Explain(const float* x, size_t top, Workspace* ws) c
   float sum = 0;
   for (size_t c = 0; c < nc; ++c) sum += p[c] = std::exp(ws->a[c] - mx);
   for (size_t c = 0; c < nc; ++c) p[c] /= sum;
-  const float pn = p[normal_class_];
-  for (size_t c = 0; c < nc; ++c) g[c] = pn * (p[c] - (static_cast<int>(c) == normal_class_));
+  // 1 - p_n from the other classes' probabilities keeps precision when p_n is close to 1.
+  float rest = 0;
+  for (size_t c = 0; c < nc; ++c) rest += static_cast<int>(c) == normal_class_ ? 0 : p[c];
+  for (size_t c = 0; c < nc; ++c) {
+    g[c] = static_cast<int>(c) == normal_class_ ? -1.0f : (rest > 0 ? p[c] / rest : 0.0f);
+  }
   for (size_t k = dense_.size(); k-- > 0;) {
     const DenseLayer& l = dense_[k];
     for (size_t j = 0; j < l.out; ++j) g[j] *= ActivationGrad(l.act, ws->pre[k][j]);
     std::vector<float> gin(l.in);
-    cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(l.out), static_cast<int>(l.in), 1.0f,
-                l.w, static_cast<int>(l.in), g.data(), 1, 0.0f, gin.data(), 1);
+    GemvT(l.w, l.out, l.in, g.data(), gin.data());
     g = std::move(gin);
   }
   for (size_t i = 0; i < d; ++i) per_column[feature_column_[i]] += g[i] * x[i];

@@ -1,8 +1,7 @@
 // Scorer: the detection plane's inference engine. It loads a model bundle and scores preprocessed
 // records with the same forward pass as the training plane, for every model family (mlp,
-// autoencoder, mlp-ae, lstm), without LibTorch: dense layers and LSTM gates are OpenBLAS
-// products (cblas_sgemv for one record, cblas_sgemm for a batch), activations and softmax are
-// plain loops. docs/bundle.md is the contract it implements:
+// autoencoder, mlp-ae, lstm), without LibTorch: dense layers and LSTM gates are vectorised loops
+// (infer/kernels.h, compiled for AVX2 and for baseline CPUs), activations and softmax plain loops. docs/bundle.md is the contract it implements:
 //   classifiers:  probabilities = softmax(logits); score = 1 - P(normal class); a binary model
 //                 predicts attack when score > threshold, a multiclass model the most probable class.
 //   autoencoders: score = mean over features of (reconstruction - input)^2 / error_scale;
@@ -12,8 +11,9 @@
 //
 // Explanations (Explain) say which raw columns drove a record's score, computed only when asked
 // (for alerts): autoencoders split the score into per-feature reconstruction error; mlp
-// classifiers use gradient times input of the attack score (an exact backward pass through the
-// layers); lstm classifiers use occlusion (the drop in score when a column's inputs at the last
+// classifiers use gradient times input of the attack log-odds log((1 - p_normal) / p_normal) (an
+// exact backward pass through the layers; unlike the probability it does not vanish for confident
+// predictions); lstm classifiers use occlusion (the drop in score when a column's inputs at the last
 // step are set to 0, the training mean). Input features are grouped by the raw column they come
 // from (a one-hot block or a numeric column and its bins are one column).
 //
@@ -40,12 +40,14 @@ struct DenseLayer {
   Activation act = Activation::kNone;
   const float* w = nullptr;  // [out x in], row-major
   const float* b = nullptr;  // [out]
+  std::vector<float> wt;     // W transposed [in x out], for one-row products
 };
 
 struct LstmLayer {
   size_t in = 0, hidden = 0;
   const float* w_ih = nullptr;  // [4H x in]; gate order input, forget, cell, output
   const float* w_hh = nullptr;  // [4H x H]
+  std::vector<float> w_hh_t;    // transposed [H x 4H]
   std::vector<float> bias;      // b_ih + b_hh [4H]
 };
 
@@ -134,8 +136,5 @@ class Scorer {
   std::vector<size_t> feature_column_;  // input feature -> raw column
   std::vector<std::string> column_names_;
 };
-
-// Sets the BLAS thread count used by every Scorer (0: every core).
-void SetInferThreads(int threads);
 
 }  // namespace vigil

@@ -260,7 +260,16 @@ TEST(Scorer, RejectsInconsistentBundles) {
   }
 }
 
-// Gradient x input against central finite differences of the score along each input.
+// Attack log-odds log((1 - p0) / p0) of an mlp row.
+double LogOddsRef(const Bundle& b, const std::vector<double>& x) {
+  std::vector<double> z = DenseRef(b, x);
+  double mx = *std::max_element(z.begin(), z.end()), sum = 0;
+  for (double v : z) sum += std::exp(v - mx);
+  const double p0 = std::exp(z[0] - mx) / sum;
+  return std::log((1 - p0) / p0);
+}
+
+// Gradient x input of the attack log-odds against central finite differences along each input.
 TEST(Scorer, MlpExplanationIsGradientTimesInput) {
   Bundle b = MakeBundle({"mlp", {0, 8, 2}, "tanh"}, {"normal", "attack"}, 11);
   auto scorer = Scorer::FromBundle(b);
@@ -274,7 +283,7 @@ TEST(Scorer, MlpExplanationIsGradientTimesInput) {
     std::vector<double> hi(x.begin(), x.end()), lo = hi;
     hi[i] += 1e-3;
     lo[i] -= 1e-3;
-    double grad = (ScoreRef(b, hi, 1, 6) - ScoreRef(b, lo, 1, 6)) / 2e-3;
+    double grad = (LogOddsRef(b, hi) - LogOddsRef(b, lo)) / 2e-3;
     per_column[i < 2 ? i : 2] += grad * x[i];
   }
   ASSERT_FALSE(reasons.empty());

@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "core/toml_get.h"
+
 namespace vigil {
 
 Status TrainConfig::Validate() const {
@@ -98,29 +100,6 @@ void ResolveDefaults(TrainConfig* c) {
   if (c->numeric_bins < 0) c->numeric_bins = c->format == "unsw-nb15" && !autoencoder ? 16 : 0;
 }
 
-namespace {
-
-std::string Normalise(std::string key) {
-  std::replace(key.begin(), key.end(), '-', '_');
-  return key;
-}
-
-template <typename T>
-bool Get(const toml::node& n, T* out) {
-  if constexpr (std::is_same_v<T, double>) {
-    if (auto v = n.value<double>()) return *out = *v, true;
-  } else if constexpr (std::is_same_v<T, bool>) {
-    if (auto v = n.value<bool>()) return *out = *v, true;
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    if (auto v = n.value<std::string>()) return *out = *v, true;
-  } else {
-    if (auto v = n.value<int64_t>()) return *out = static_cast<T>(*v), true;
-  }
-  return false;
-}
-
-}  // namespace
-
 Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
   toml::table tbl;
   try {
@@ -133,7 +112,7 @@ Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
   }
   using Setter = std::function<bool(const toml::node&)>;
   auto bind = [](auto* field) -> Setter {
-    return [field](const toml::node& n) { return Get(n, field); };
+    return [field](const toml::node& n) { return TomlGet(n, field); };
   };
   std::map<std::string, Setter> setters = {
       {"format", bind(&c->format)},
@@ -180,7 +159,7 @@ Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
        }},
   };
   for (const auto& [key, node] : tbl) {
-    std::string k = Normalise(std::string(key.str()));
+    std::string k = TomlKey(std::string(key.str()));
     auto it = setters.find(k);
     if (it == setters.end()) {
       return Status::InvalidArgument(path + ":" + std::to_string(node.source().begin.line) +

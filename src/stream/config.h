@@ -1,0 +1,44 @@
+// The agent's whole configuration: the pipeline (AgentOptions), its inputs, the HTTP listener and
+// the NATS JetStream connection; read from a TOML file (--config) and then from flags, flags
+// winning. The TOML keys are the long flag names with '_' for '-' (batch_max, dead_letter, ...),
+// plus two tables the flags do not cover:
+//   [threat]   half_life_s, elevated, high, critical, hysteresis, max_hosts (see stream/threat.h)
+//   [[actions]] level = "high", command = "..." or webhook = "http://...", min_interval_s,
+//              max_per_minute, timeout_s
+// Unknown keys and wrong types are errors naming the file, line and key. Stateless.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "stream/agent.h"
+
+namespace vigil {
+
+struct NatsOptions {
+  std::string url;                 // empty: no NATS
+  std::string stream;              // the JetStream stream holding the records
+  std::string consumer = "vigil-agent";  // durable pull consumer, shared by every agent
+  std::string subject;             // filter subject; empty: the whole stream
+  std::string results = "vigil.results";  // every verdict, with the record's stream sequence
+  std::string alerts;              // alerts and threat events; empty: not published
+  std::string dead_letter;         // malformed records; empty: not published
+  double ack_wait_s = 30;          // redelivery after this long without an ack
+  size_t fetch = 256;              // messages per pull request
+  size_t max_ack_pending = 4096;   // at most this many unacknowledged messages per consumer
+};
+
+struct AgentConfig {
+  AgentOptions agent;
+  std::vector<std::string> inputs;  // files, "-" for stdin
+  std::string input_format = "auto";  // csv | jsonl | auto (by file extension)
+  bool follow = false;
+  double rate = 0;
+  std::string listen;  // HOST:PORT of the HTTP API; empty: none
+  NatsOptions nats;
+};
+
+Status ApplyAgentToml(const std::string& path, AgentConfig* c);
+
+}  // namespace vigil
