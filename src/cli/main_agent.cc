@@ -70,7 +70,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-record-bytes", a.max_record_bytes, "Longer records are malformed")
       ->check(CLI::PositiveNumber);
-  app.add_option("--threads", a.threads, "BLAS threads (0: all cores)");
+  app.add_option("--http-max-body", c.http_max_body, "Largest HTTP request body, in bytes")
+      ->check(CLI::PositiveNumber);
   app.add_option("--threshold", a.threshold, "Override the bundle's score threshold");
   app.add_option("--explain-top", a.explain_top, "Reasons per alert");
   app.add_option("--scores", a.scores_path, "Every verdict as JSON lines (- for stdout)");
@@ -139,7 +140,9 @@ int Run(int argc, char** argv) {
     api = std::make_unique<HttpApi>(&agent,
                                     agent.AddInput({"http", RecordKind::kJson, false}),
                                     agent.AddInput({"http-csv", RecordKind::kCsv, false}));
-    auto port = api->Start(*addr, ServerLimits{});
+    ServerLimits limits;
+    limits.max_body_bytes = c.http_max_body;
+    auto port = api->Start(*addr, limits);
     if (!port.ok()) {
       agent.Stop();
       stop = true;

@@ -90,7 +90,6 @@ struct AgentOptions {
   size_t queue_records = 16384;
   size_t queue_bytes = 256u << 20;
   size_t max_record_bytes = 1u << 20;
-  int threads = 1;
   size_t explain_top = 5;
   size_t max_sources = 100000;  // lstm windows and threat hosts kept
   std::string scores_path;      // empty: none; "-": stdout

@@ -36,6 +36,7 @@ struct AgentConfig {
   bool follow = false;
   double rate = 0;
   std::string listen;  // HOST:PORT of the HTTP API; empty: none
+  size_t http_max_body = 64u << 20;
   NatsOptions nats;
 };
 

@@ -71,11 +71,11 @@ torch::Tensor GatherBatch(const ModelInputs& in, const torch::Tensor& idx) {
 }
 
 ScoreOutput ScoreInputs(NetworkImpl& net, const ModelInputs& in, int normal_class,
-                        const std::string& task, double threshold) {
+                        const std::string& task, double threshold, int64_t batch) {
   torch::NoGradGuard no_grad;
   net.eval();
   const int64_t rows = in.windows.defined() ? in.windows.size(0) : in.x.size(0);
-  const int64_t batch = 4096;
+  batch = std::max<int64_t>(1, batch);
   const bool ae = net.spec().IsAutoencoder();
   ScoreOutput out;
   out.pred.reserve(static_cast<size_t>(rows));
@@ -109,9 +109,9 @@ ScoreOutput ScoreInputs(NetworkImpl& net, const ModelInputs& in, int normal_clas
   return out;
 }
 
-Result<ScoreOutput> ScoreTable(LoadedModel& m, const Table& t) {
+Result<ScoreOutput> ScoreTable(LoadedModel& m, const Table& t, int64_t batch) {
   VIGIL_ASSIGN_OR_RETURN(ModelInputs in, PrepareInputs(m.prep, m.spec, t));
-  return ScoreInputs(*m.net, in, m.normal_class, m.task, m.threshold);
+  return ScoreInputs(*m.net, in, m.normal_class, m.task, m.threshold, batch);
 }
 
 }  // namespace vigil

@@ -63,9 +63,10 @@ Result<ModelInputs> PrepareInputs(const Preprocessor& prep, const ModelSpec& spe
 // Rows `idx` of the inputs as a network batch: [B, D] or [B, W, D] for sequence models.
 torch::Tensor GatherBatch(const ModelInputs& in, const torch::Tensor& idx);
 
+// Scores in forward passes of `batch` rows (results do not depend on it beyond float rounding).
 ScoreOutput ScoreInputs(NetworkImpl& net, const ModelInputs& in, int normal_class,
-                        const std::string& task, double threshold);
-Result<ScoreOutput> ScoreTable(LoadedModel& m, const Table& t);
+                        const std::string& task, double threshold, int64_t batch = 4096);
+Result<ScoreOutput> ScoreTable(LoadedModel& m, const Table& t, int64_t batch = 4096);
 
 }  // namespace vigil
 
