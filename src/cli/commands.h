@@ -19,6 +19,7 @@ void AddEvalCommands(CLI::App& app, int* exit_code);  // eval, predict
 void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddDataCommands(CLI::App& app, int* exit_code);  // data fetch | list | synth
 void AddDemoCommand(CLI::App& app, int* exit_code);
+void AddBenchCommand(CLI::App& app, int* exit_code);  // bench score
 
 // Prints "vigil: error: <message>" to stderr and returns 1.
 int ReportError(const Status& s);

@@ -74,6 +74,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--threshold", a.threshold, "Override the bundle's score threshold");
   app.add_option("--explain-top", a.explain_top, "Reasons per alert");
+  app.add_option("--max-sources", a.max_sources, "Hosts remembered (lstm windows)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--scores", a.scores_path, "Every verdict as JSON lines (- for stdout)");
   app.add_option("--alerts", a.alerts_path, "Alerts as JSON lines (default stdout; '' for none)");
   app.add_option("--dead-letter", a.dead_letter_path, "Malformed records as JSON lines");

@@ -31,6 +31,7 @@ int RunVigil(int argc, char** argv) {
   AddInspectCommand(app, &exit_code);
   AddDataCommands(app, &exit_code);
   AddDemoCommand(app, &exit_code);
+  AddBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -472,3 +472,43 @@ TEST_F(RealDataTest, UnswDev) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Record-at-a-time reading: a bad record is an error for itself and leaves the table unchanged.
+TEST(RowReader, ABadRecordLeavesTheTableUnchanged) {
+  auto schema = MakeSchema("unsw-nb15");
+  ASSERT_TRUE(schema.ok());
+  RowReader reader(*schema, "stream", /*require_target=*/false);
+  ASSERT_TRUE(reader.PlanFromSchema(/*include_targets=*/false).ok());
+  EXPECT_LT(reader.FieldIndex("label"), 0);  // targets left out for records to score
+  const auto& names = reader.field_names();
+  std::vector<std::string> values(names.size(), "1");
+  values[static_cast<size_t>(reader.FieldIndex("proto"))] = "tcp";
+  values[static_cast<size_t>(reader.FieldIndex("service"))] = "-";
+  values[static_cast<size_t>(reader.FieldIndex("state"))] = "FIN";
+  auto views = [](const std::vector<std::string>& v) {
+    return std::vector<std::string_view>(v.begin(), v.end());
+  };
+  Table t;
+  reader.StartTable(&t);
+  ASSERT_TRUE(reader.AddRow(1, views(values), &t).ok());
+  std::vector<std::string> bad = values;
+  bad.back() = "zz";  // the last numeric field
+  Status s = reader.AddRow(2, views(bad), &t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("stream:2:"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("is not a number"), std::string::npos);
+  EXPECT_EQ(t.rows, 1u);
+  for (const auto& col : t.numeric) EXPECT_EQ(col.size(), 1u);
+  for (const auto& col : t.categorical) EXPECT_EQ(col.size(), 1u);
+  EXPECT_EQ(t.ids.size(), 1u);
+  ASSERT_TRUE(reader.AddRow(3, views(values), &t).ok());
+  EXPECT_EQ(t.rows, 2u);
+  bad.pop_back();
+  EXPECT_NE(reader.AddRow(4, views(bad), &t).message().find("expected"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -12,13 +12,16 @@
 
 namespace vigil {
 
-// y[rows x out] = x[rows x in] W^T + b, W [out x in]; b may be null (no bias).
-void Affine(const float* x, size_t rows, size_t in, size_t out, const float* w, const float* b,
+// y[rows x out] = x[rows x in] Wt + b with the transposed weight Wt [in x out] (W^T of a layer's
+// [out x in] weight); b may be null (no bias). Register tiles of 4 rows x 16 outputs.
+void Affine(const float* x, size_t rows, size_t in, size_t out, const float* wt, const float* b,
             float* y);
 // y[out] = x[in] Wt + b for one row, with the transposed weight Wt [in x out]: a sum of weight rows
 // scaled by the inputs, skipping zero inputs (one-hot blocks and ReLU outputs are mostly zero).
 void AffineRow(const float* x, size_t in, size_t out, const float* wt, const float* b, float* y);
 // g_in[in] = W^T g, W [out x in] (the backward pass of a dense layer).
 void GemvT(const float* w, size_t out, size_t in, const float* g, float* g_in);
+// The kernel set this CPU runs: "avx2" or "baseline".
+const char* KernelIsa();
 
 }  // namespace vigil

@@ -157,6 +157,7 @@ Status Scorer::Build() {
     VIGIL_RETURN_IF_ERROR(tensor("lstm.bias_ih" + sfx, {h4}, &b_ih));
     VIGIL_RETURN_IF_ERROR(tensor("lstm.bias_hh" + sfx, {h4}, &b_hh));
     l.w_hh_t = Transpose(l.w_hh, 4 * lstm_hidden, lstm_hidden);
+    l.w_ih_t = Transpose(l.w_ih, 4 * lstm_hidden, width);
     l.bias.resize(4 * lstm_hidden);
     for (size_t i = 0; i < l.bias.size(); ++i) l.bias[i] = b_ih[i] + b_hh[i];
     lstm_.push_back(std::move(l));
@@ -227,11 +228,7 @@ void Scorer::Dense(size_t rows, Workspace* ws, bool keep_pre) const {
   for (size_t k = 0; k < dense_.size(); ++k) {
     const DenseLayer& d = dense_[k];
     ws->b.resize(rows * d.out);
-    if (rows == 1) {
-      AffineRow(ws->a.data(), d.in, d.out, d.wt.data(), d.b, ws->b.data());
-    } else {
-      Affine(ws->a.data(), rows, d.in, d.out, d.w, d.b, ws->b.data());
-    }
+    Affine(ws->a.data(), rows, d.in, d.out, d.wt.data(), d.b, ws->b.data());
     if (keep_pre) ws->pre[k].assign(ws->b.begin(), ws->b.end());
     Activate(d.act, ws->b.data(), ws->b.size());
     std::swap(ws->a, ws->b);
@@ -246,18 +243,14 @@ void Scorer::Lstm(const float* x, size_t rows, Workspace* ws) const {
     const size_t h = l.hidden, g4 = 4 * h;
     // Input contributions of every step at once: [rows * steps x 4H].
     ws->gates.resize(rows * steps * g4);
-    Affine(in, rows * steps, l.in, g4, l.w_ih, l.bias.data(), ws->gates.data());
+    Affine(in, rows * steps, l.in, g4, l.w_ih_t.data(), l.bias.data(), ws->gates.data());
     ws->h.assign(rows * h, 0.0f);
     ws->c.assign(rows * h, 0.0f);
     const bool last_layer = k + 1 == lstm_.size();
     if (!last_layer) ws->seq_out.resize(rows * steps * h);
     ws->rec.resize(rows * g4);
     for (size_t t = 0; t < steps; ++t) {
-      if (t > 0 && rows == 1) {  // the recurrent part h W_hh^T
-        AffineRow(ws->h.data(), h, g4, l.w_hh_t.data(), nullptr, ws->rec.data());
-      } else if (t > 0) {
-        Affine(ws->h.data(), rows, h, g4, l.w_hh, nullptr, ws->rec.data());
-      }
+      if (t > 0) Affine(ws->h.data(), rows, h, g4, l.w_hh_t.data(), nullptr, ws->rec.data());
       for (size_t r = 0; r < rows; ++r) {
         const float* gx = ws->gates.data() + (r * steps + t) * g4;
         const float* gr = ws->rec.data() + r * g4;

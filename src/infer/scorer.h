@@ -40,13 +40,14 @@ struct DenseLayer {
   Activation act = Activation::kNone;
   const float* w = nullptr;  // [out x in], row-major
   const float* b = nullptr;  // [out]
-  std::vector<float> wt;     // W transposed [in x out], for one-row products
+  std::vector<float> wt;     // W transposed [in x out], what the kernels use
 };
 
 struct LstmLayer {
   size_t in = 0, hidden = 0;
   const float* w_ih = nullptr;  // [4H x in]; gate order input, forget, cell, output
   const float* w_hh = nullptr;  // [4H x H]
+  std::vector<float> w_ih_t;    // transposed [in x 4H]
   std::vector<float> w_hh_t;    // transposed [H x 4H]
   std::vector<float> bias;      // b_ih + b_hh [4H]
 };
