@@ -9,9 +9,18 @@ CXX=clang++ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebIn
   { cat build-fuzz.log; exit 1; }
 cmake --build build-fuzz >> build-fuzz.log 2>&1 || { tail -50 build-fuzz.log; exit 1; }
 rm -f build-fuzz.log
-for target in csv_fuzz bundle_fuzz; do
+for target in csv_fuzz bundle_fuzz logs_fuzz; do
   corpus=build-fuzz/corpus-$target
   mkdir -p "$corpus"
+  if [ "$target" = logs_fuzz ] && [ -d ../shared/data/loghub-2k ]; then
+    # Seeds: a format spec line, then the first lines of a few loghub samples.
+    { echo '<Date> <Time> <Pid> <Level> <Component>: <Content>'
+      head -n 40 ../shared/data/loghub-2k/HDFS/HDFS_2k.log; } > "$corpus/seed-hdfs"
+    { echo '<Month> <Date> <Time> <Level> <Component>: <Content>'
+      head -n 40 ../shared/data/loghub-2k/Linux/Linux_2k.log; } > "$corpus/seed-linux"
+    { echo '\[<Time>\] \[<Level>\] <Content>'
+      head -n 40 ../shared/data/loghub-2k/Apache/Apache_2k.log; } > "$corpus/seed-apache"
+  fi
   if [ "$target" = csv_fuzz ] && [ -d ../shared/data/nsl-kdd ]; then
     head -c 4000 ../shared/data/nsl-kdd/KDDTest-21.txt > "$corpus/seed-nsl"
     head -c 4000 ../shared/data/unsw-nb15/UNSW_NB15_dev.csv > "$corpus/seed-unsw" 2>/dev/null || true

@@ -20,6 +20,7 @@ void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddDataCommands(CLI::App& app, int* exit_code);  // data fetch | list | synth
 void AddDemoCommand(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);  // bench score
+void AddLogsCommands(CLI::App& app, int* exit_code);  // logs parse | bench
 
 // Prints "vigil: error: <message>" to stderr and returns 1.
 int ReportError(const Status& s);
