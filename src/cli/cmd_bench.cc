@@ -1,8 +1,8 @@
 // vigil bench score: the scoring engines side by side on the same model and records, same process:
 // the detection plane's Scorer (src/infer/, what vigil-agent runs) and the training plane's
 // LibTorch network (what vigil predict runs). Both score the same preprocessed rows in batches of
-// each --batch size, with each --threads setting (LibTorch's intra-op threads; the Scorer runs a
-// batch on one thread, so its rows with 2 threads show what a second core buys LibTorch alone).
+// each --batch size, with each --threads setting (LibTorch's intra-op threads; the Scorer's
+// ParallelScorer, as vigil-agent --threads, which splits batches of 64+ records between threads).
 // For every batch it records the wall time; a record's latency is its batch's time. Prints a
 // markdown table (records/s, p50 and p99 latency per record) and writes --json; --features-out
 // writes the preprocessed rows (float32, row-major) for the Python peer in bench/.
@@ -18,6 +18,7 @@
 #include "data/format.h"
 #include "infer/encode.h"
 #include "infer/kernels.h"
+#include "infer/parallel.h"
 #include "infer/scorer.h"
 #include "train/scoring.h"
 
@@ -120,8 +121,9 @@ int RunBenchScore(const BenchFlags& f) {
         (void)o;
       });
       emit("libtorch (vigil predict)", threads, batch, lt);
+      ParallelScorer par(*scorer, threads);
       Timing it = Measure(rows, batch, f.min_seconds, [&](size_t r, size_t n) {
-        scorer->Score(x->data() + r * d, n, &ws, &out);
+        par.Score(x->data() + r * d, n, &ws, &out);
       });
       emit("vigil infer (vigil-agent)", threads, batch, it);
     }
@@ -150,7 +152,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   score->add_option("--model,-m", f->model, "Model bundle")->required()->check(CLI::ExistingFile);
   score->add_option("--input", f->input, "Records to score")->required()->check(CLI::ExistingFile);
   score->add_option("--batch", f->batches, "Batch sizes")->delimiter(',');
-  score->add_option("--threads", f->threads, "LibTorch thread counts")->delimiter(',');
+  score->add_option("--threads", f->threads, "Thread counts (both engines)")->delimiter(',');
   score->add_option("--rows", f->rows, "Records used, at most");
   score->add_option("--min-seconds", f->min_seconds, "Least time per measurement");
   score->add_option("--json", f->json, "Write the results as JSON");

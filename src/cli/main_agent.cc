@@ -70,6 +70,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-record-bytes", a.max_record_bytes, "Longer records are malformed")
       ->check(CLI::PositiveNumber);
+  app.add_option("--threads", a.threads, "Scoring threads (batches of 64+ records are split)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--http-max-body", c.http_max_body, "Largest HTTP request body, in bytes")
       ->check(CLI::PositiveNumber);
   app.add_option("--threshold", a.threshold, "Override the bundle's score threshold");

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "data/schema_json.h"
+#include "infer/parallel.h"
 
 namespace vigil {
 namespace {
@@ -330,6 +331,29 @@ TEST(Scorer, LstmExplanationIsOcclusionOfTheLastStep) {
       if (col == r.column) occ[2 * 6 + i] = 0;
     }
     EXPECT_NEAR(r.contribution, base - ScoreRef(b, occ, 3, 6), 1e-5);
+  }
+}
+
+TEST(ParallelScorer, SplitsBatchesAcrossThreadsWithIdenticalResults) {
+  Bundle b = MakeBundle({"mlp", {0, 32, 16, 3}, "relu"}, {"normal", "x", "y"}, 4);
+  auto scorer = Scorer::FromBundle(b);
+  ASSERT_TRUE(scorer.ok());
+  std::mt19937 rng(2);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(1000 * scorer->row_width());
+  for (float& v : x) v = normal(rng);
+  Workspace ws;
+  for (int threads : {1, 2, 3}) {
+    ParallelScorer par(*scorer, threads);
+    EXPECT_EQ(par.threads(), threads);
+    for (size_t rows : {1u, 37u, 64u, 100u, 1000u}) {
+      ScoreBatch want, got;
+      scorer->Score(x.data(), rows, &ws, &want);
+      par.Score(x.data(), rows, &ws, &got);
+      EXPECT_EQ(got.pred, want.pred) << threads << " threads, " << rows << " rows";
+      EXPECT_EQ(got.score, want.score);
+      EXPECT_EQ(got.probs, want.probs);
+    }
   }
 }
 

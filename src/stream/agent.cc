@@ -115,6 +115,7 @@ Agent::Agent(const AgentOptions& o, Scorer scorer)
       scorer_(std::move(scorer)),
       queue_(o.queue_records, o.queue_bytes),
       threat_(o.threat) {
+  parallel_ = std::make_unique<ParallelScorer>(scorer_, std::max(1, o_.threads));
   if (scorer_.sequence()) {
     sequences_ = std::make_unique<SequenceState>(scorer_.window(), scorer_.input_dim(),
                                                  o_.max_sources);
@@ -400,7 +401,7 @@ void Agent::Process(std::vector<Item>* batch) {
   }
 
   // 3. Score.
-  scorer_.Score(x_.data(), scored_items.size(), &ws_, &scores_batch_);
+  parallel_->Score(x_.data(), scored_items.size(), &ws_, &scores_batch_);
   scored_->Add(scored_items.size());
 
   // 4. Verdicts, alerts, threat levels.

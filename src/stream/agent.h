@@ -32,6 +32,7 @@
 #include "core/status.h"
 #include "data/format.h"
 #include "infer/encode.h"
+#include "infer/parallel.h"
 #include "infer/scorer.h"
 #include "net/metrics.h"
 #include "stream/queue.h"
@@ -90,6 +91,7 @@ struct AgentOptions {
   size_t queue_records = 16384;
   size_t queue_bytes = 256u << 20;
   size_t max_record_bytes = 1u << 20;
+  int threads = 1;  // scoring threads: a batch of 64+ records is split between them
   size_t explain_top = 5;
   size_t max_sources = 100000;  // lstm windows and threat hosts kept
   std::string scores_path;      // empty: none; "-": stdout
@@ -160,6 +162,7 @@ class Agent {
   Status output_status_;
   std::atomic<bool> stop_{false};
 
+  std::unique_ptr<ParallelScorer> parallel_;
   // Scratch, reused across batches.
   Workspace ws_;
   ScoreBatch scores_batch_;

@@ -58,6 +58,7 @@ Status ApplyAgentToml(const std::string& path, AgentConfig* c) {
       {"queue_records", Bind(&a.queue_records)},
       {"max_record_bytes", Bind(&a.max_record_bytes)},
       {"explain_top", Bind(&a.explain_top)},
+      {"threads", Bind(&a.threads)},
       {"max_sources", Bind(&a.max_sources)},
       {"scores", Bind(&a.scores_path)},
       {"alerts", Bind(&a.alerts_path)},
