@@ -3,16 +3,13 @@
 #include <algorithm>
 
 namespace vigil {
+namespace {
 
-#if defined(__x86_64__) && !defined(__clang__)
-#define VIGIL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VIGIL_CLONES
-#endif
+#define VIGIL_INLINE [[gnu::always_inline]] inline
 
-VIGIL_CLONES
-void AffineRow(const float* __restrict x, size_t in, size_t out, const float* __restrict wt,
-               const float* __restrict b, float* __restrict y) {
+VIGIL_INLINE void AffineRowImpl(const float* __restrict x, size_t in, size_t out,
+                                const float* __restrict wt, const float* __restrict b,
+                                float* __restrict y) {
   if (b) {
     std::copy(b, b + out, y);
   } else {
@@ -20,20 +17,19 @@ void AffineRow(const float* __restrict x, size_t in, size_t out, const float* __
   }
   for (size_t i = 0; i < in; ++i) {
     const float xi = x[i];
-    if (xi == 0) continue;
+    if (xi == 0) continue;  // one-hot blocks and ReLU outputs are mostly zero
     const float* wi = wt + i * out;
 #pragma omp simd
     for (size_t o = 0; o < out; ++o) y[o] += xi * wi[o];
   }
 }
 
-namespace {
-
-// One tile of Affine: rows r0..r0+R-1, outputs o0..o0+C-1, accumulated in registers over the
-// inputs from the transposed weight's rows (contiguous in the outputs).
+// One tile: rows r0..r0+R-1, outputs o0..o0+C-1, accumulated in registers over the inputs from the
+// transposed weight's rows (contiguous in the outputs).
 template <size_t R, size_t C>
-inline void Tile(const float* __restrict x, size_t in, size_t out, const float* __restrict wt,
-                 const float* __restrict b, float* __restrict y, size_t r0, size_t o0) {
+VIGIL_INLINE void Tile(const float* __restrict x, size_t in, size_t out,
+                       const float* __restrict wt, const float* __restrict b, float* __restrict y,
+                       size_t r0, size_t o0) {
   float acc[R][C];
   for (size_t r = 0; r < R; ++r) {
     for (size_t c = 0; c < C; ++c) acc[r][c] = b ? b[o0 + c] : 0.0f;
@@ -45,7 +41,7 @@ inline void Tile(const float* __restrict x, size_t in, size_t out, const float* 
       xv[r] = x[(r0 + r) * in + i];
       any |= xv[r] != 0;
     }
-    if (!any) continue;  // one-hot blocks and ReLU outputs are mostly zero
+    if (!any) continue;
     const float* w = wt + i * out + o0;
     for (size_t r = 0; r < R; ++r) {
 #pragma omp simd
@@ -57,24 +53,21 @@ inline void Tile(const float* __restrict x, size_t in, size_t out, const float* 
   }
 }
 
-}  // namespace
-
-VIGIL_CLONES
-void Affine(const float* __restrict x, size_t rows, size_t in, size_t out,
-            const float* __restrict wt, const float* __restrict b, float* __restrict y) {
-  constexpr size_t R = 4, C = 16;
+VIGIL_INLINE void AffineImpl(const float* __restrict x, size_t rows, size_t in, size_t out,
+                             const float* __restrict wt, const float* __restrict b,
+                             float* __restrict y) {
+  constexpr size_t R = 6, C = 16;  // 12 vector accumulators with AVX2
   size_t r = 0;
   for (; r + R <= rows; r += R) {
     size_t o = 0;
     for (; o + C <= out; o += C) Tile<R, C>(x, in, out, wt, b, y, r, o);
     for (; o < out; ++o) Tile<R, 1>(x, in, out, wt, b, y, r, o);
   }
-  for (; r < rows; ++r) AffineRow(x + r * in, in, out, wt, b, y + r * out);
+  for (; r < rows; ++r) AffineRowImpl(x + r * in, in, out, wt, b, y + r * out);
 }
 
-VIGIL_CLONES
-void GemvT(const float* __restrict w, size_t out, size_t in, const float* __restrict g,
-           float* __restrict g_in) {
+VIGIL_INLINE void GemvTImpl(const float* __restrict w, size_t out, size_t in,
+                            const float* __restrict g, float* __restrict g_in) {
   std::fill(g_in, g_in + in, 0.0f);
   for (size_t o = 0; o < out; ++o) {
     const float go = g[o];
@@ -85,12 +78,56 @@ void GemvT(const float* __restrict w, size_t out, size_t in, const float* __rest
   }
 }
 
-const char* KernelIsa() {
-#if defined(__x86_64__) && !defined(__clang__)
-  return __builtin_cpu_supports("avx2") ? "avx2" : "baseline";
-#else
-  return "baseline";
-#endif
+// Each kernel twice: for AVX2 + FMA, and for the baseline instruction set.
+#if defined(__x86_64__)
+#define VIGIL_AVX2 __attribute__((target("avx2,fma")))
+bool HasAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
 }
+#else
+#define VIGIL_AVX2
+bool HasAvx2() { return false; }
+#endif
+
+VIGIL_AVX2 void AffineAvx2(const float* x, size_t rows, size_t in, size_t out, const float* wt,
+                           const float* b, float* y) {
+  AffineImpl(x, rows, in, out, wt, b, y);
+}
+void AffineBase(const float* x, size_t rows, size_t in, size_t out, const float* wt,
+                const float* b, float* y) {
+  AffineImpl(x, rows, in, out, wt, b, y);
+}
+VIGIL_AVX2 void AffineRowAvx2(const float* x, size_t in, size_t out, const float* wt,
+                              const float* b, float* y) {
+  AffineRowImpl(x, in, out, wt, b, y);
+}
+void AffineRowBase(const float* x, size_t in, size_t out, const float* wt, const float* b,
+                   float* y) {
+  AffineRowImpl(x, in, out, wt, b, y);
+}
+VIGIL_AVX2 void GemvTAvx2(const float* w, size_t out, size_t in, const float* g, float* g_in) {
+  GemvTImpl(w, out, in, g, g_in);
+}
+void GemvTBase(const float* w, size_t out, size_t in, const float* g, float* g_in) {
+  GemvTImpl(w, out, in, g, g_in);
+}
+
+}  // namespace
+
+void Affine(const float* x, size_t rows, size_t in, size_t out, const float* wt, const float* b,
+            float* y) {
+  (HasAvx2() ? AffineAvx2 : AffineBase)(x, rows, in, out, wt, b, y);
+}
+
+void AffineRow(const float* x, size_t in, size_t out, const float* wt, const float* b, float* y) {
+  (HasAvx2() ? AffineRowAvx2 : AffineRowBase)(x, in, out, wt, b, y);
+}
+
+void GemvT(const float* w, size_t out, size_t in, const float* g, float* g_in) {
+  (HasAvx2() ? GemvTAvx2 : GemvTBase)(w, out, in, g, g_in);
+}
+
+const char* KernelIsa() { return HasAvx2() ? "avx2+fma" : "baseline"; }
 
 }  // namespace vigil

@@ -1,6 +1,6 @@
-// Dense kernels of the inference engine: plain loops written for the vectoriser (OpenMP SIMD
-// reductions), each compiled twice by GCC's target_clones, for CPUs with AVX2
-// and for baseline x86-64, and chosen once at load time from the CPU's features. So one
+// Dense kernels of the inference engine: register-tiled loops written for the vectoriser (OpenMP
+// SIMD pragmas, -ffp-contract=fast), each compiled twice, for CPUs with AVX2 and FMA and for
+// baseline x86-64, and chosen once at run time from the CPU's features. So one
 // vigil-agent binary runs everywhere and uses the vector units where they exist, independent of
 // a BLAS library's CPU detection (OpenBLAS falls back to its slowest kernels on CPUs it does not
 // know by model, which is common in virtual machines).
@@ -21,7 +21,7 @@ void Affine(const float* x, size_t rows, size_t in, size_t out, const float* wt,
 void AffineRow(const float* x, size_t in, size_t out, const float* wt, const float* b, float* y);
 // g_in[in] = W^T g, W [out x in] (the backward pass of a dense layer).
 void GemvT(const float* w, size_t out, size_t in, const float* g, float* g_in);
-// The kernel set this CPU runs: "avx2" or "baseline".
+// The kernel set this CPU runs: "avx2+fma" or "baseline".
 const char* KernelIsa();
 
 }  // namespace vigil
