@@ -57,6 +57,14 @@ VIGIL_INLINE void AffineImpl(const float* __restrict x, size_t rows, size_t in, 
                              const float* __restrict wt, const float* __restrict b,
                              float* __restrict y) {
   constexpr size_t R = 6, C = 16;  // 12 vector accumulators with AVX2
+  // Mostly-zero inputs (one-hot blocks, ReLU outputs) favour the row path, which skips every zero;
+  // a tile skips an input only when it is zero in all of its rows.
+  size_t zeros = 0;
+  for (size_t k = 0; k < rows * in; ++k) zeros += x[k] == 0;
+  if (2 * zeros > rows * in) {
+    for (size_t r = 0; r < rows; ++r) AffineRowImpl(x + r * in, in, out, wt, b, y + r * out);
+    return;
+  }
   size_t r = 0;
   for (; r + R <= rows; r += R) {
     size_t o = 0;
