@@ -2,8 +2,10 @@
 // The agent end to end (files, HTTP, NATS, hostile input) is tested through the binary in
 // src/cli/agent_test.cc.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <thread>
 
@@ -146,6 +148,33 @@ TEST(ActionRunner, RunsACommandWithTheEventInItsEnvironmentAndRateLimits) {
   EXPECT_NE(m.Render().find("vigil_agent_actions_total{result=\"rate_limited\"} 1"),
             std::string::npos);
   std::filesystem::remove(out);
+}
+
+TEST(ActionRunner, PostsTheEventToAWebhook) {
+  httplib::Server server;
+  std::string body;
+  std::mutex mu;
+  server.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    body = req.body;
+    res.set_content("ok", "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  Metrics m;
+  {
+    ActionConfig a;
+    a.level = ThreatLevel::kCritical;
+    a.webhook = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    ActionRunner runner({a}, /*dry_run=*/false, &m);
+    runner.OnEvent({"10.1.1.1", ThreatLevel::kHigh, ThreatLevel::kCritical, 31, 5});
+  }
+  server.stop();
+  t.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_NE(body.find("\"host\":\"10.1.1.1\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"level\":\"critical\""), std::string::npos);
+  EXPECT_NE(m.Render().find("vigil_agent_actions_total{result=\"ok\"} 1"), std::string::npos);
 }
 
 TEST(ActionRunner, DryRunRunsNothing) {
