@@ -17,6 +17,8 @@ using nlohmann::json;
 constexpr char kTensorsKey[] = "tensors";
 constexpr char kFormatKey[] = "format";
 constexpr char kFormatName[] = "vigil-bundle";
+constexpr char kSignatureMagic[] = "VSIG";        // 4 bytes, no terminator in the file
+constexpr size_t kSignatureBlockHeaderSize = 20;  // magic, algorithm, key id, signature length
 
 size_t AlignUp(size_t n) {
   return (n + kBundleAlignment - 1) / kBundleAlignment * kBundleAlignment;
@@ -146,6 +148,89 @@ Status ParseTensor(const json& entry, size_t index, std::string_view bytes, size
   return Status::Ok();
 }
 
+// Header, metadata, padding and tensor data: every byte up to the signature block (signed) or
+// the digest (unsigned).
+std::string SerializeContent(const Bundle& b, uint32_t flags) {
+  json meta = b.metadata.is_object() ? b.metadata : json::object();
+  json table = json::array();
+  size_t data_len = 0;
+  for (const BundleTensor& t : b.tensors) {
+    data_len = AlignUp(data_len);
+    table.push_back({{"name", t.name},
+                     {"shape", t.shape},
+                     {"dtype", "f32"},
+                     {"offset", data_len},
+                     {"count", t.data.size()}});
+    data_len += t.data.size() * sizeof(float);
+  }
+  meta[kTensorsKey] = std::move(table);
+  meta[kFormatKey] = {{"name", kFormatName}, {"version", kBundleFormatVersion}};
+  std::string text = meta.dump(-1, ' ', false, json::error_handler_t::replace);
+
+  std::string out;
+  size_t data_start = AlignUp(kBundleHeaderSize + text.size());
+  out.reserve(data_start + data_len + kSignatureBlockHeaderSize + kEd25519SignatureSize + 8 +
+              kBundleDigestSize);
+  out.append(kBundleMagic, 8);
+  PutLE(&out, kBundleFormatVersion, 4);
+  PutLE(&out, flags, 4);
+  PutLE(&out, text.size(), 8);
+  out += text;
+  for (const BundleTensor& t : b.tensors) {
+    out.resize(AlignUp(out.size()), '\0');
+    AppendFloatsLE(&out, t.data);
+  }
+  if (b.tensors.empty()) out.resize(data_start, '\0');
+  return out;
+}
+
+// The signature block: magic "VSIG", u32 algorithm, key id, u32 signature length, signature.
+void AppendSignatureBlock(std::string* out, const BundleSignature& sig) {
+  out->append(kSignatureMagic, 4);
+  PutLE(out, sig.algorithm, 4);
+  out->append(reinterpret_cast<const char*>(sig.key_id.data()), sig.key_id.size());
+  PutLE(out, sig.signature.size(), 4);
+  out->append(sig.signature);
+}
+
+// Parses the signature block of a signed file whose digest has been checked. `body_end` is where
+// the digest starts; sets *content_end to where the signature block starts.
+Status ParseSignatureBlock(std::string_view bytes, size_t body_end, BundleSignature* sig,
+                           size_t* content_end) {
+  if (body_end < kBundleHeaderSize + 8) {
+    return Status::Corruption("signed bundle has no room for a signature block");
+  }
+  const uint64_t block_len = GetLE(bytes, body_end - 8, 8);
+  const size_t room = body_end - 8 - kBundleHeaderSize;
+  if (block_len < kSignatureBlockHeaderSize || block_len > room) {
+    return Status::Corruption("signature block length " + std::to_string(block_len) +
+                              " does not fit the file");
+  }
+  const size_t start = body_end - 8 - block_len;
+  if (bytes.substr(start, 4) != std::string_view(kSignatureMagic, 4)) {
+    return Status::Corruption("signature block has a bad magic");
+  }
+  sig->algorithm = static_cast<uint32_t>(GetLE(bytes, start + 4, 4));
+  std::memcpy(sig->key_id.data(), bytes.data() + start + 8, sig->key_id.size());
+  const uint64_t sig_len = GetLE(bytes, start + 16, 4);
+  if (sig_len != block_len - kSignatureBlockHeaderSize) {
+    return Status::Corruption("signature block: signature length " + std::to_string(sig_len) +
+                              " does not match the block length " + std::to_string(block_len));
+  }
+  if (sig->algorithm != kSignatureAlgEd25519) {
+    return Status::Unsupported("signature algorithm " + std::to_string(sig->algorithm) +
+                               " is not supported by this vigil (1 = Ed25519); upgrade vigil");
+  }
+  if (sig_len != kEd25519SignatureSize) {
+    return Status::Corruption("Ed25519 signature of " + std::to_string(sig_len) +
+                              " bytes (expected 64)");
+  }
+  sig->signature.assign(bytes.data() + start + kSignatureBlockHeaderSize, sig_len);
+  sig->signed_digest = Sha256(bytes.substr(0, start));
+  *content_end = start;
+  return Status::Ok();
+}
+
 }  // namespace
 
 const BundleTensor* Bundle::Find(const std::string& name) const {
@@ -165,6 +250,17 @@ Status ValidateBundle(const Bundle& b) {
     (void)b.metadata.dump();  // throws on strings that are not UTF-8
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("metadata: ") + e.what());
+  }
+  if (b.signature.has_value()) {
+    if (b.signature->algorithm != kSignatureAlgEd25519) {
+      return Status::InvalidArgument("signature algorithm " +
+                                     std::to_string(b.signature->algorithm) + " is unknown");
+    }
+    if (b.signature->signature.size() != kEd25519SignatureSize) {
+      return Status::InvalidArgument("Ed25519 signature of " +
+                                     std::to_string(b.signature->signature.size()) +
+                                     " bytes (expected 64)");
+    }
   }
   std::unordered_set<std::string> names;
   for (size_t i = 0; i < b.tensors.size(); ++i) {
@@ -191,36 +287,20 @@ Status ValidateBundle(const Bundle& b) {
   return Status::Ok();
 }
 
-std::string SerializeBundle(const Bundle& b) {
-  json meta = b.metadata.is_object() ? b.metadata : json::object();
-  json table = json::array();
-  size_t data_len = 0;
-  for (const BundleTensor& t : b.tensors) {
-    data_len = AlignUp(data_len);
-    table.push_back({{"name", t.name},
-                     {"shape", t.shape},
-                     {"dtype", "f32"},
-                     {"offset", data_len},
-                     {"count", t.data.size()}});
-    data_len += t.data.size() * sizeof(float);
-  }
-  meta[kTensorsKey] = std::move(table);
-  meta[kFormatKey] = {{"name", kFormatName}, {"version", kBundleFormatVersion}};
-  std::string text = meta.dump(-1, ' ', false, json::error_handler_t::replace);
+std::string SerializeSignedContent(const Bundle& b) {
+  return SerializeContent(b, kBundleFlagSigned);
+}
 
+std::string SerializeBundle(const Bundle& b) {
   std::string out;
-  size_t data_start = AlignUp(kBundleHeaderSize + text.size());
-  out.reserve(data_start + data_len + kBundleDigestSize);
-  out.append(kBundleMagic, 8);
-  PutLE(&out, kBundleFormatVersion, 4);
-  PutLE(&out, 0, 4);  // flags
-  PutLE(&out, text.size(), 8);
-  out += text;
-  for (const BundleTensor& t : b.tensors) {
-    out.resize(AlignUp(out.size()), '\0');
-    AppendFloatsLE(&out, t.data);
+  if (b.signature.has_value()) {
+    out = SerializeContent(b, kBundleFlagSigned);
+    const size_t block_start = out.size();
+    AppendSignatureBlock(&out, *b.signature);
+    PutLE(&out, out.size() - block_start, 8);
+  } else {
+    out = SerializeContent(b, 0);
   }
-  if (b.tensors.empty()) out.resize(data_start, '\0');
   Sha256Digest digest = Sha256(out);
   out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
   return out;
@@ -264,23 +344,31 @@ Result<Bundle> ParseBundle(std::string_view bytes, const std::string& name_for_e
     return Status::Corruption(name + ": checksum mismatch: file is corrupted or was modified");
   }
   uint32_t flags = static_cast<uint32_t>(GetLE(bytes, 12, 4));
-  if (flags != 0) {
+  if ((flags & ~kBundleFlagSigned) != 0) {
     char hex[16];
     std::snprintf(hex, sizeof(hex), "0x%x", flags);
     return Status::Unsupported(name + ": bundle flags " + hex +
                                " are not supported by this vigil (format version 1 defines "
-                               "none; bit 0 marks a signed bundle); upgrade vigil");
+                               "only 0x1, signed); upgrade vigil");
+  }
+  // Where the tensor data ends: at the signature block in a signed file, else at the digest.
+  size_t content_end = body_end;
+  std::optional<BundleSignature> signature;
+  if ((flags & kBundleFlagSigned) != 0) {
+    signature.emplace();
+    Status s = ParseSignatureBlock(bytes, body_end, &*signature, &content_end);
+    if (!s.ok()) return s.WithContext(name);
   }
   uint64_t meta_len = GetLE(bytes, 16, 8);
-  if (meta_len > body_end - kBundleHeaderSize) {
+  if (meta_len > content_end - kBundleHeaderSize) {
     return Status::Corruption(name + ": metadata length " + std::to_string(meta_len) +
                               " runs past the end of the file");
   }
   const size_t data_start = AlignUp(kBundleHeaderSize + meta_len);
-  if (data_start > body_end) {
+  if (data_start > content_end) {
     return Status::Corruption(name + ": tensor data section starts past the end of the file");
   }
-  const size_t data_len = body_end - data_start;
+  const size_t data_len = content_end - data_start;
 
   Bundle b;
   try {
@@ -308,6 +396,7 @@ Result<Bundle> ParseBundle(std::string_view bytes, const std::string& name_for_e
   b.metadata.erase(kTensorsKey);
   b.metadata.erase(kFormatKey);
   b.sha256 = Sha256Hex(bytes);
+  b.signature = std::move(signature);
   return b;
 }
 

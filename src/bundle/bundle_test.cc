@@ -193,11 +193,20 @@ TEST(BundleTest, NewerVersionAsksForUpgrade) {
 
 TEST(BundleTest, UnknownFlagsAreRefused) {
   std::string bytes = SerializeBundle(MakeBundle());
-  bytes[12] = 1;  // "signed": reserved, not implemented in format version 1
+  bytes[12] = 2;  // bit 1: not defined in format version 1 (bit 0 is "signed")
   Result<Bundle> r = ParseBundle(Redigest(bytes), "m.vbundle");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(r.status().message().find("flags 0x1"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("flags 0x2"), std::string::npos) << r.status().message();
+}
+
+TEST(BundleTest, SignedFlagWithoutASignatureBlockIsCorrupt) {
+  std::string bytes = SerializeBundle(MakeBundle());
+  bytes[12] = 1;  // "signed", but the bytes before the digest are tensor data, not a block
+  Result<Bundle> r = ParseBundle(Redigest(bytes), "m.vbundle");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(r.status().message().rfind("m.vbundle: ", 0), 0u) << r.status().message();
 }
 
 TEST(BundleTest, ChecksDoneAfterTheDigest) {

@@ -33,6 +33,7 @@ int RunVigil(int argc, char** argv) {
   AddDemoCommand(app, &exit_code);
   AddBenchCommand(app, &exit_code);
   AddLogsCommands(app, &exit_code);
+  AddRegistryCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
