@@ -497,6 +497,40 @@ TEST_F(AgentTest, ThreatLevelsRiseAndRunActions) {
   EXPECT_NE(r.out.find("bad.toml:1: key 'model' has the wrong type"), std::string::npos) << r.out;
 }
 
+// Packets in, verdicts out: the agent runs the flow meter itself and scores the same flows that
+// `vigil capture` writes, with the verdicts `vigil predict` gives them.
+TEST_F(AgentTest, ScoresTheFlowsOfACapture) {
+  NeedUnsw();
+  const std::string pcap =
+      kData + "/pcap/esnet-curated-pcaps/attacks/scanners/nmap/nmap_80_all.pcap";
+  if (!fs::exists(pcap)) GTEST_SKIP() << pcap << " not found";
+  CmdResult r = Sh(kBin + "/vigil capture --pcap " + pcap + " --output " + P("flows.csv"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto want = Predict(P("unsw.vigil"), P("flows.csv"));
+  ASSERT_GT(want.size(), 10u);
+  r = Sh(kBin + "/vigil-agent --model " + P("unsw.vigil") + " --pcap " + pcap + " --scores " +
+         P("cap-scores.jsonl") + " --alerts " + P("cap-alerts.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<std::string> s = Lines(P("cap-scores.jsonl"));
+  ASSERT_EQ(s.size(), want.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    Json j = Json::parse(s[i]);
+    EXPECT_EQ(j["class"], want[i].first);
+    EXPECT_NEAR(j["score"].get<double>(), want[i].second, 1e-5);
+  }
+  size_t alerts = 0;
+  for (const std::string& l : Lines(P("cap-alerts.jsonl"))) {
+    Json a = Json::parse(l);
+    if (a.contains("event")) continue;
+    ++alerts;
+    for (const char* key : {"src", "sport", "dst", "dport", "proto", "record_time"})
+      EXPECT_TRUE(a.contains(key)) << key << " missing: " << l;
+  }
+  size_t attacks = 0;
+  for (const auto& w : want) attacks += w.first != "normal";
+  EXPECT_EQ(alerts, attacks);
+}
+
 // ---- NATS JetStream ----------------------------------------------------------------------------
 
 // A port free on 127.0.0.1 (bound to 0, then released).

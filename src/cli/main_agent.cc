@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "stream/agent.h"
+#include "stream/capture_source.h"
 #include "stream/config.h"
 #include "stream/file_source.h"
 #include "stream/http_api.h"
@@ -83,6 +84,10 @@ int Run(int argc, char** argv) {
   app.add_option("--dead-letter", a.dead_letter_path, "Malformed records as JSON lines");
   app.add_flag("--dry-run", a.dry_run, "Log actions instead of running them");
   app.add_flag("--quiet,-q", a.quiet, "No progress or summary on stderr");
+  CaptureOptions cap;
+  app.add_option("--pcap", cap.pcap, "Score the flows of a capture file")->check(CLI::ExistingFile);
+  app.add_option("--interface", cap.interface, "Score the flows of a live interface");
+  app.add_option("--bpf", cap.bpf, "BPF filter for --pcap/--interface");
   app.add_option("--listen", c.listen, "Serve the HTTP API on HOST:PORT");
   app.add_option("--nats", c.nats.url, "NATS server URL (nats://127.0.0.1:4222)");
   app.add_option("--stream", c.nats.stream, "JetStream stream holding the records");
@@ -102,8 +107,15 @@ int Run(int argc, char** argv) {
     return 2;
   }
   const bool have_nats = !c.nats.url.empty();
-  if (c.inputs.empty() && c.listen.empty() && !have_nats) {
-    std::fprintf(stderr, "vigil-agent: error: nothing to score: give --input, --listen or --nats\n");
+  const bool have_capture = !cap.pcap.empty() || !cap.interface.empty();
+  if (!cap.pcap.empty() && !cap.interface.empty()) {
+    std::fprintf(stderr, "vigil-agent: error: give --pcap or --interface, not both\n");
+    return 2;
+  }
+  if (c.inputs.empty() && c.listen.empty() && !have_nats && !have_capture) {
+    std::fprintf(stderr,
+                 "vigil-agent: error: nothing to score: give --input, --pcap, --interface, "
+                 "--listen or --nats\n");
     return 2;
   }
   if (have_nats && c.nats.stream.empty()) {
@@ -136,6 +148,11 @@ int Run(int argc, char** argv) {
     const uint32_t id = agent.AddInput(
         {fo.path == "-" ? "stdin" : fo.path, fo.kind, agent.scorer().schema().header});
     finite.emplace_back([&, fo, id, k] { input_status[k] = RunFileSource(&agent, id, fo, &stop); });
+  }
+  Status capture_status;
+  if (have_capture) {
+    const uint32_t id = AddCaptureInput(&agent, cap);
+    finite.emplace_back([&, id] { capture_status = RunCaptureSource(&agent, id, cap, &stop); });
   }
   std::unique_ptr<HttpApi> api;
   if (!c.listen.empty()) {
@@ -181,7 +198,7 @@ int Run(int argc, char** argv) {
   });
   // Without a long-running input, the agent stops when the files are read.
   std::thread closer;
-  if (!api && !have_nats && !c.follow) {
+  if (!api && !have_nats && !c.follow && cap.interface.empty()) {
     closer = std::thread([&] {
       for (auto& t : finite) t.join();
       agent.Stop();
@@ -223,6 +240,7 @@ int Run(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
   }
   if (!nats_status.ok()) return Fail(nats_status);
+  if (!capture_status.ok()) return Fail(capture_status);
   if (!run.ok()) return Fail(run);
   return 0;
 }

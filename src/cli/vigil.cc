@@ -34,6 +34,7 @@ int RunVigil(int argc, char** argv) {
   AddBenchCommand(app, &exit_code);
   AddLogsCommands(app, &exit_code);
   AddRegistryCommands(app, &exit_code);
+  AddCaptureCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
