@@ -6,9 +6,11 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/deeplog_commands.h"
 #include "core/file.h"
 #include "data/format.h"
 #include "eval/metrics.h"
+#include "train/deeplog.h"
 #include "train/scoring.h"
 
 namespace vigil {
@@ -16,6 +18,7 @@ namespace {
 
 struct ScoreFlags {
   std::string model, format, schema, input, output;
+  std::string label;  // deeplog: the label of every session of a `sessions` file
   double threshold = NAN;
   int threads = 0;
   int64_t batch = 4096;
@@ -32,25 +35,48 @@ Result<Table> ReadForModel(const LoadedModel& m, const ScoreFlags& f, bool requi
   return ReadTable(f.input, schema, require_target);
 }
 
-Result<LoadedModel> Load(const ScoreFlags& f) {
+Result<LoadedModel> Load(const ScoreFlags& f, Bundle bundle) {
   SetTorchThreads(f.threads);
-  VIGIL_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(f.model));
+  auto loaded = ModelFromBundle(std::move(bundle));
+  if (!loaded.ok()) return loaded.status().WithContext(f.model);
+  LoadedModel m = std::move(*loaded);
   if (!std::isnan(f.threshold)) m.threshold = f.threshold;
   return m;
+}
+
+SessionScoreOptions SessionOptions(const ScoreFlags& f) {
+  SessionScoreOptions o;
+  o.model = f.model;
+  o.input = f.input;
+  o.format = f.format;
+  o.label = f.label;
+  o.output = f.output;
+  o.threshold = f.threshold;
+  o.threads = f.threads;
+  o.batch = f.batch;
+  return o;
 }
 
 void AddCommonFlags(CLI::App* cmd, ScoreFlags* f, const char* input_flag, const char* input_help) {
   cmd->add_option("--model,-m", f->model, "Model bundle")->required()->check(CLI::ExistingFile);
   cmd->add_option(input_flag, f->input, input_help)->required()->check(CLI::ExistingFile);
   cmd->add_option("--format", f->format,
-                  "nsl-kdd, unsw-nb15 or csv (default: the bundle's schema)");
+                  "nsl-kdd, unsw-nb15, csv; sessions or sessions-csv for deeplog (default: the "
+                  "bundle's schema; deeplog: detected)");
   cmd->add_option("--schema", f->schema, "TOML schema for --format csv");
   cmd->add_option("--threshold", f->threshold, "Override the bundle's score threshold");
   cmd->add_option("--threads", f->threads, "CPU threads (0: all cores)");
 }
 
 int RunEval(const ScoreFlags& f, const std::string& report_path) {
-  auto m = Load(f);
+  auto bundle = ReadBundle(f.model);
+  if (!bundle.ok()) return ReportError(bundle.status());
+  if (IsDeepLogBundle(*bundle)) {
+    SessionScoreOptions o = SessionOptions(f);
+    o.report = report_path;
+    return RunDeepLogEval(std::move(*bundle), o);
+  }
+  auto m = Load(f, std::move(*bundle));
   if (!m.ok()) return ReportError(m.status());
   auto table = ReadForModel(*m, f, /*require_target=*/true);
   if (!table.ok()) return ReportError(table.status());
@@ -70,7 +96,10 @@ int RunEval(const ScoreFlags& f, const std::string& report_path) {
 }
 
 int RunPredict(const ScoreFlags& f) {
-  auto m = Load(f);
+  auto bundle = ReadBundle(f.model);
+  if (!bundle.ok()) return ReportError(bundle.status());
+  if (IsDeepLogBundle(*bundle)) return RunDeepLogPredict(std::move(*bundle), SessionOptions(f));
+  auto m = Load(f, std::move(*bundle));
   if (!m.ok()) return ReportError(m.status());
   auto table = ReadForModel(*m, f, /*require_target=*/false);
   if (!table.ok()) return ReportError(table.status());
@@ -119,6 +148,8 @@ void AddEvalCommands(CLI::App& app, int* exit_code) {
   CLI::App* eval = app.add_subcommand("eval", "Evaluate a bundle on a labelled test file");
   AddCommonFlags(eval, ef.get(), "--test", "Labelled test file");
   eval->add_option("--report", *report, "Write the metrics as JSON");
+  eval->add_option("--label", ef->label,
+                   "deeplog, format sessions: the label of every session (normal or anomaly)");
   eval->callback([ef, report, exit_code]() { *exit_code = RunEval(*ef, *report); });
 
   auto pf = std::make_shared<ScoreFlags>();

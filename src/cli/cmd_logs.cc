@@ -104,6 +104,9 @@ int RunBench(const BenchFlags& f) {
 
 }  // namespace
 
+// vigil logs sessions (cmd_logs_sessions.cc).
+void AddLogsSessionsCommand(CLI::App* logs, int* exit_code);
+
 void AddLogsCommands(CLI::App& app, int* exit_code) {
   CLI::App* logs = app.add_subcommand("logs", "Log template mining: parse logs, score on loghub");
   logs->require_subcommand(1);
@@ -145,6 +148,7 @@ void AddLogsCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   AddMinerFlags(bench, &bf->miner);
   bench->callback([bf, exit_code]() { *exit_code = RunBench(*bf); });
+  AddLogsSessionsCommand(logs, exit_code);
 }
 
 }  // namespace vigil

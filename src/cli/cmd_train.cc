@@ -33,7 +33,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", f->config_file,
                   "TOML file with any of these settings (flags override it)")
       ->check(CLI::ExistingFile);
-  f->Bind(cmd, "--format", &TrainConfig::format, "Data format: nsl-kdd, unsw-nb15, csv");
+  f->Bind(cmd, "--format", &TrainConfig::format,
+          "Data format: nsl-kdd, unsw-nb15, csv; sessions, sessions-csv (deeplog)");
   f->Bind(cmd, "--schema", &TrainConfig::schema, "TOML schema for --format csv");
   f->Bind(cmd, "--train", &TrainConfig::train, "Training file");
   f->Bind(cmd, "--valid-split", &TrainConfig::valid_split,
@@ -41,14 +42,18 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--numeric-bins", &TrainConfig::numeric_bins,
           "Piecewise-linear bins per numeric column (0: off; -1: 16 for classifiers on unsw-nb15, "
           "else 0)");
-  f->Bind(cmd, "--model", &TrainConfig::model, "mlp, autoencoder, mlp-ae, lstm");
+  f->Bind(cmd, "--model", &TrainConfig::model, "mlp, autoencoder, mlp-ae, lstm, deeplog");
   f->Bind(cmd, "--task", &TrainConfig::task, "binary or multiclass");
   f->Bind(cmd, "--hidden", &TrainConfig::hidden, "Hidden layer widths, e.g. --hidden 256 256");
   f->Bind(cmd, "--activation", &TrainConfig::activation, "relu, tanh, sigmoid, leaky_relu, elu");
-  f->Bind(cmd, "--dropout", &TrainConfig::dropout, "Dropout after each hidden layer (-1: 0.1, autoencoders 0)");
-  f->Bind(cmd, "--window", &TrainConfig::window, "lstm: records per window");
-  f->Bind(cmd, "--lstm-hidden", &TrainConfig::lstm_hidden, "lstm: hidden size");
-  f->Bind(cmd, "--lstm-layers", &TrainConfig::lstm_layers, "lstm: layers");
+  f->Bind(cmd, "--dropout", &TrainConfig::dropout,
+          "Dropout after each hidden layer (-1: 0.1, autoencoders and deeplog 0)");
+  f->Bind(cmd, "--window", &TrainConfig::window,
+          "lstm: records per window; deeplog: h, keys before the predicted one (0: 8, deeplog 10)");
+  f->Bind(cmd, "--lstm-hidden", &TrainConfig::lstm_hidden, "lstm, deeplog: hidden size");
+  f->Bind(cmd, "--lstm-layers", &TrainConfig::lstm_layers, "lstm, deeplog: layers");
+  f->Bind(cmd, "--top-g", &TrainConfig::top_g,
+          "deeplog: g, only a key among the g most probable can be expected");
   f->Bind(cmd, "--optimizer", &TrainConfig::optimizer, "adam or sgd");
   f->Bind(cmd, "--lr", &TrainConfig::lr, "Learning rate (0: 0.001, lstm 0.005)");
   f->Bind(cmd, "--momentum", &TrainConfig::momentum, "SGD momentum");
@@ -64,7 +69,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--ae-score", &TrainConfig::ae_score,
           "Autoencoder score: mse or scaled (per-feature error scale)");
   f->Bind(cmd, "--threshold", &TrainConfig::threshold,
-          "Autoencoder threshold rule on the validation split: f1 or far");
+          "Autoencoder and deeplog threshold rule on the validation split: f1 or far (deeplog: "
+          "far without anomalies there; topg: DeepLog's pure top-g rule)");
   f->Bind(cmd, "--target-far", &TrainConfig::target_far,
           "Target false-alarm rate for --threshold far");
   f->Bind(cmd, "--seed", &TrainConfig::seed, "Random seed (split, init, shuffling)");

@@ -20,8 +20,8 @@ void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddDataCommands(CLI::App& app, int* exit_code);  // data fetch | list | synth
 void AddDemoCommand(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);  // bench score
-void AddLogsCommands(CLI::App& app, int* exit_code);  // logs parse | bench
 void AddCaptureCommand(CLI::App& app, int* exit_code);  // capture (flow meter), --compare-argus
+void AddLogsCommands(CLI::App& app, int* exit_code);  // logs parse | bench
 void AddRegistryCommands(CLI::App& app, int* exit_code);  // keygen, sign, verify, publish, registry
 
 // Prints "vigil: error: <message>" to stderr and returns 1.

@@ -32,9 +32,9 @@ int RunVigil(int argc, char** argv) {
   AddDataCommands(app, &exit_code);
   AddDemoCommand(app, &exit_code);
   AddBenchCommand(app, &exit_code);
+  AddCaptureCommand(app, &exit_code);
   AddLogsCommands(app, &exit_code);
   AddRegistryCommands(app, &exit_code);
-  AddCaptureCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -97,6 +97,13 @@ Status Scorer::Build() {
   std::vector<std::pair<std::string, nlohmann::json>> layers;
   size_t lstm_hidden = 0, lstm_layers = 0;
   std::string activation;
+  // A deeplog bundle scores log-key sessions, not records: say so before looking for a schema.
+  if (md.is_object() && md.contains("model") && md.at("model").is_object() &&
+      md.at("model").value("type", "") == "deeplog") {
+    return Status::Unsupported(
+        "model type 'deeplog' scores log-key sessions; use vigil eval or vigil predict (the agent "
+        "does not run it yet)");
+  }
   try {
     VIGIL_ASSIGN_OR_RETURN(schema_, SchemaFromJson(md.at("schema")));
     VIGIL_ASSIGN_OR_RETURN(prep_, Preprocessor::FromJson(md.at("preprocessing")));

@@ -16,13 +16,28 @@ Status TrainConfig::Validate() const {
     return std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return v == a; });
   };
   if (train.empty()) return Status::InvalidArgument("no training file: give --train FILE");
-  if (!one_of(format, {"nsl-kdd", "unsw-nb15", "csv"}))
-    return Status::InvalidArgument("unknown --format '" + format + "' (nsl-kdd, unsw-nb15, csv)");
+  if (!one_of(format, {"nsl-kdd", "unsw-nb15", "csv", "sessions", "sessions-csv"}))
+    return Status::InvalidArgument("unknown --format '" + format +
+                                   "' (nsl-kdd, unsw-nb15, csv, sessions, sessions-csv)");
   if (format == "csv" && schema.empty())
     return Status::InvalidArgument("--format csv needs --schema FILE.toml");
-  if (!one_of(model, {"mlp", "autoencoder", "mlp-ae", "lstm"}))
+  if (!one_of(model, {"mlp", "autoencoder", "mlp-ae", "lstm", "deeplog"}))
     return Status::InvalidArgument("unknown --model '" + model +
-                                   "' (mlp, autoencoder, mlp-ae, lstm)");
+                                   "' (mlp, autoencoder, mlp-ae, lstm, deeplog)");
+  const bool sessions = format == "sessions" || format == "sessions-csv";
+  if (model == "deeplog" && !sessions) {
+    return Status::InvalidArgument(
+        "--model deeplog reads log-key sessions: use --format sessions or sessions-csv");
+  }
+  if (model != "deeplog" && sessions)
+    return Status::InvalidArgument("--format " + format +
+                                   " holds log-key sessions: use --model deeplog");
+  if (model == "deeplog" && task != "binary")
+    return Status::InvalidArgument("--model deeplog detects anomalies: use --task binary");
+  if (window < 0) return Status::InvalidArgument("--window must be >= 1 (0: the model's default)");
+  if (top_g < 1) return Status::InvalidArgument("--top-g must be at least 1");
+  if (threshold == "topg" && model != "deeplog")
+    return Status::InvalidArgument("--threshold topg is for --model deeplog");
   if (!one_of(task, {"binary", "multiclass"}))
     return Status::InvalidArgument("unknown --task '" + task + "' (binary, multiclass)");
   if ((model == "autoencoder" || model == "mlp-ae") && task != "binary")
@@ -37,8 +52,8 @@ Status TrainConfig::Validate() const {
                                    "' (none, balanced)");
   if (!one_of(ae_score, {"mse", "scaled"}))
     return Status::InvalidArgument("unknown --ae-score '" + ae_score + "' (mse, scaled)");
-  if (!one_of(threshold, {"f1", "far"}))
-    return Status::InvalidArgument("unknown --threshold '" + threshold + "' (f1, far)");
+  if (!one_of(threshold, {"f1", "far", "topg"}))
+    return Status::InvalidArgument("unknown --threshold '" + threshold + "' (f1, far, topg)");
   if (!(valid_split > 0 && valid_split < 0.9))
     return Status::InvalidArgument("--valid-split must be in (0, 0.9)");
   if (!(dropout < 1)) return Status::InvalidArgument("--dropout must be below 1");
@@ -73,6 +88,7 @@ nlohmann::json TrainConfig::ToJson() const {
           {"window", window},
           {"lstm_hidden", lstm_hidden},
           {"lstm_layers", lstm_layers},
+          {"top_g", top_g},
           {"optimizer", optimizer},
           {"lr", lr},
           {"momentum", momentum},
@@ -93,8 +109,9 @@ nlohmann::json TrainConfig::ToJson() const {
 
 void ResolveDefaults(TrainConfig* c) {
   const bool autoencoder = c->model == "autoencoder" || c->model == "mlp-ae";
-  const bool lstm = c->model == "lstm";
-  if (c->dropout < 0) c->dropout = autoencoder ? 0.0 : 0.1;
+  const bool lstm = c->model == "lstm" || c->model == "deeplog";
+  if (c->window == 0) c->window = c->model == "deeplog" ? 10 : 8;
+  if (c->dropout < 0) c->dropout = autoencoder || c->model == "deeplog" ? 0.0 : 0.1;
   if (c->lr == 0) c->lr = lstm ? 0.005 : 0.001;
   if (c->batch_size == 0) c->batch_size = lstm ? 64 : 256;
   if (c->numeric_bins < 0) c->numeric_bins = c->format == "unsw-nb15" && !autoencoder ? 16 : 0;
@@ -127,6 +144,7 @@ Status ApplyTomlFile(const std::string& path, TrainConfig* c) {
       {"window", bind(&c->window)},
       {"lstm_hidden", bind(&c->lstm_hidden)},
       {"lstm_layers", bind(&c->lstm_layers)},
+      {"top_g", bind(&c->top_g)},
       {"optimizer", bind(&c->optimizer)},
       {"lr", bind(&c->lr)},
       {"momentum", bind(&c->momentum)},

@@ -15,7 +15,7 @@ namespace vigil {
 
 struct TrainConfig {
   // Data.
-  std::string format = "nsl-kdd";  // nsl-kdd | unsw-nb15 | csv
+  std::string format = "nsl-kdd";  // nsl-kdd | unsw-nb15 | csv | sessions | sessions-csv (deeplog)
   std::string schema;              // TOML schema file for format csv
   std::string train;               // training file
   double valid_split = 0.1;        // stratified validation fraction of the training file
@@ -23,14 +23,15 @@ struct TrainConfig {
   // DefaultNumericBins).
   int64_t numeric_bins = -1;
   // Model.
-  std::string model = "mlp";    // mlp | autoencoder | mlp-ae | lstm
+  std::string model = "mlp";    // mlp | autoencoder | mlp-ae | lstm | deeplog
   std::string task = "binary";  // binary | multiclass (autoencoders: binary)
   std::vector<int64_t> hidden;  // empty: the model's default
   std::string activation = "relu";
-  double dropout = -1;  // < 0: the model's default (0.1 classifiers, 0 autoencoders)
-  int64_t window = 8;   // lstm
+  double dropout = -1;  // < 0: the model's default (0.1 classifiers, 0 autoencoders, deeplog)
+  int64_t window = 0;   // lstm: records per window; deeplog: h (0: 8 for lstm, 10 for deeplog)
   int64_t lstm_hidden = 64;
   int64_t lstm_layers = 2;
+  int64_t top_g = 9;  // deeplog: g, only a key among the g most probable can be expected
   // Optimisation.
   std::string optimizer = "adam";  // adam | sgd
   double lr = 0;                   // 0: the model's default (ResolveDefaults)
@@ -47,8 +48,9 @@ struct TrainConfig {
   // squared error divided by its mean on the normal training rows, so features that are always
   // hard to reconstruct do not drown the rest).
   std::string ae_score = "scaled";
-  // Autoencoder threshold selection on the validation split.
-  std::string threshold = "f1";  // f1 | far
+  // Autoencoder and deeplog threshold selection on the validation split; deeplog without
+  // anomalies there uses far, and topg is DeepLog's pure top-g rule.
+  std::string threshold = "f1";  // f1 | far | topg (deeplog)
   double target_far = 0.01;      // for threshold = far
   // Reproducibility and resources.
   uint64_t seed = 42;
@@ -69,8 +71,10 @@ struct TrainConfig {
 // Replaces the "model's default" values by what they mean for this model and data set, so the
 // bundle records the effective configuration:
 //   dropout -1       -> 0.1 for classifiers, 0 for autoencoders (dropout inflates their error)
-//   lr 0             -> 0.005 for lstm, 0.001 otherwise
-//   batch_size 0     -> 64 for lstm, 256 otherwise (an LSTM needs more, smaller steps)
+//                       and deeplog (between its LSTM layers)
+//   window 0         -> 8 for lstm, 10 for deeplog (DeepLog's h)
+//   lr 0             -> 0.005 for lstm and deeplog, 0.001 otherwise
+//   batch_size 0     -> 64 for lstm and deeplog, 256 otherwise (an LSTM needs more, smaller steps)
 //   numeric_bins -1  -> 16 for classifiers on unsw-nb15, where the validation split of the dev file
 //                       shows a clear gain (docs/training.md), 0 everywhere else
 void ResolveDefaults(TrainConfig* config);

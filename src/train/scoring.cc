@@ -6,6 +6,7 @@
 
 #include "data/schema_json.h"
 #include "features/sequence.h"
+#include "train/deeplog.h"
 
 namespace vigil {
 
@@ -24,6 +25,11 @@ Result<LoadedModel> LoadModel(const std::string& path) {
 Result<LoadedModel> ModelFromBundle(Bundle bundle) {
   LoadedModel m;
   const nlohmann::json& md = bundle.metadata;
+  if (IsDeepLogBundle(bundle)) {
+    return Status::Unsupported(
+        "model type 'deeplog' scores log-key sessions, not records: use vigil eval or vigil "
+        "predict");
+  }
   try {
     VIGIL_ASSIGN_OR_RETURN(m.schema, SchemaFromJson(md.at("schema")));
     VIGIL_ASSIGN_OR_RETURN(m.prep, Preprocessor::FromJson(md.at("preprocessing")));

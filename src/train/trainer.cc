@@ -17,6 +17,7 @@
 #include "data/split.h"
 #include "features/preprocess.h"
 #include "model/network.h"
+#include "train/deeplog.h"
 #include "train/scoring.h"
 
 namespace vigil {
@@ -185,6 +186,7 @@ void RestoreParams(Network& net, const std::vector<torch::Tensor>& saved) {
 
 Result<TrainSummary> Train(const TrainConfig& given) {
   VIGIL_RETURN_IF_ERROR(given.Validate());
+  if (given.model == "deeplog") return TrainDeepLog(given);  // sessions, not tables
   TrainConfig cfg = given;
   ResolveDefaults(&cfg);
   auto t_start = std::chrono::steady_clock::now();
