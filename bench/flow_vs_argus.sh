@@ -14,9 +14,9 @@
 # Argus runs twice: as the issue times it (`argus -r FILE -w OUT`, the system argus.conf: 5 s
 # status interval, no jitter) and with the settings that give vigil's columns (`-S 60 -J`); the
 # speed-up is against the faster of the two. Argus's run time includes an idle exit timer (it
-# rounds up to whole seconds) and vigil's includes loading LibTorch (about 1 s; `vigil` is the
-# training plane's binary), so only the 10 M-packet captures give a fair ratio; the shared pcaps
-# are listed for completeness. Runs of the two tools alternate, best of --runs each.
+# rounds up to whole seconds), so the 10 M-packet captures give the fairest ratio. (`vigil`
+# loads no LibTorch since the training commands moved to `vigil-train`; before that, start-up
+# cost vigil about 0.7 CPU-s per file.) Runs of the two tools alternate, best of --runs each.
 # Needs: build/vigil (or $VIGIL_BIN), argus + ra (Debian argus-server, argus-client), python3,
 # /usr/bin/time.
 set -euo pipefail

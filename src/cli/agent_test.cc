@@ -2,12 +2,12 @@
 // survives hostile input without losing anything else, serves HTTP, follows files, tracks threat
 // levels, and over a real nats-server (JetStream) scores every record at least once while an agent
 // is killed mid-stream.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nats/nats.h>
-#include <signal.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,134 +23,18 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/test_util.h"
+
 namespace {
+
+using namespace vigil::testutil;  // NOLINT(google-build-using-namespace)
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-const std::string kBin = VIGIL_BINARY_DIR;
-const std::string kData = std::string(VIGIL_SOURCE_DIR) + "/../shared/data";
 const std::string kNslTest = kData + "/nsl-kdd/KDDTest+.txt";
 const std::string kUnsw = kData + "/unsw-nb15/UNSW_NB15_dev.csv";
-
-struct CmdResult {
-  int code = -1;
-  std::string out;
-};
-
-CmdResult Sh(const std::string& cmd) {
-  CmdResult r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  for (std::string l; std::getline(in, l);) {
-    if (!l.empty()) out.push_back(l);
-  }
-  return out;
-}
-
-// A background process with stdout and stderr in files.
-struct Proc {
-  pid_t pid = -1;
-  std::string out, err;
-
-  static Proc Start(const std::vector<std::string>& argv, const std::string& out,
-                    const std::string& err, const std::string& stdin_path = "/dev/null") {
-    Proc p;
-    p.out = out;
-    p.err = err;
-    p.pid = fork();
-    if (p.pid == 0) {
-      freopen(stdin_path.c_str(), "r", stdin);
-      freopen(out.c_str(), "w", stdout);
-      freopen(err.c_str(), "w", stderr);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    return p;
-  }
-  // Exit code, or -signal; -1000 on timeout (the process is killed).
-  int Wait(std::chrono::seconds timeout = 120s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return -1000;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-  void Signal(int sig) const {
-    if (pid > 0) kill(pid, sig);
-  }
-  ~Proc() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-  Proc() = default;
-  Proc(Proc&& o) noexcept : pid(o.pid), out(std::move(o.out)), err(std::move(o.err)) { o.pid = -1; }
-  Proc& operator=(Proc&& o) noexcept {
-    std::swap(pid, o.pid);
-    out = std::move(o.out);
-    err = std::move(o.err);
-    return *this;
-  }
-};
-
-// Waits until `pred` holds (polling), up to `timeout`.
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
-// The port an agent reports on stderr ("listening on 127.0.0.1:PORT").
-int ListeningPort(const std::string& err_path) {
-  int port = -1;
-  WaitFor(
-      [&] {
-        std::smatch m;
-        std::string err = Slurp(err_path);
-        if (std::regex_search(err, m, std::regex("listening on [0-9.]+:([0-9]+)"))) {
-          port = std::stoi(m[1]);
-          return true;
-        }
-        return false;
-      },
-      10s);
-  return port;
-}
 
 class AgentTest : public ::testing::Test {
  protected:
@@ -158,14 +42,16 @@ class AgentTest : public ::testing::Test {
     dir_ = (fs::temp_directory_path() / ("vigil_agent_test_" + std::to_string(getpid()))).string();
     fs::create_directories(dir_);
     if (fs::exists(kNslTest)) {
-      CmdResult r = Sh(kBin + "/vigil train --quiet --threads 1 --epochs 1 --format nsl-kdd --train " +
-                       kData + "/nsl-kdd/KDDTrain+_20Percent.txt --out " + dir_ + "/nsl.vigil");
+      CmdResult r =
+          Sh(kBin + "/vigil train --quiet --threads 1 --epochs 1 --format nsl-kdd --train " +
+             kData + "/nsl-kdd/KDDTrain+_20Percent.txt --out " + dir_ + "/nsl.vigil");
       nsl_ok_ = r.code == 0;
       log_ += r.out;
     }
     if (fs::exists(kUnsw)) {
-      CmdResult r = Sh(kBin + "/vigil train --quiet --threads 1 --epochs 1 --format unsw-nb15 --train " +
-                       kUnsw + " --out " + dir_ + "/unsw.vigil");
+      CmdResult r =
+          Sh(kBin + "/vigil train --quiet --threads 1 --epochs 1 --format unsw-nb15 --train " +
+             kUnsw + " --out " + dir_ + "/unsw.vigil");
       unsw_ok_ = r.code == 0;
       log_ += r.out;
     }
@@ -209,7 +95,7 @@ TEST_F(AgentTest, DoesNotLinkLibTorch) {
   EXPECT_EQ(r.out.find("torch"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("c10"), std::string::npos) << r.out;
   // The training binary does load it: the check above can fail.
-  EXPECT_NE(Sh("ldd " + kBin + "/vigil").out.find("torch"), std::string::npos);
+  EXPECT_NE(Sh("ldd " + kBin + "/vigil-train").out.find("torch"), std::string::npos);
 }
 
 TEST_F(AgentTest, ScoresMatchVigilPredictAtEveryBatchSize) {
@@ -218,9 +104,9 @@ TEST_F(AgentTest, ScoresMatchVigilPredictAtEveryBatchSize) {
   ASSERT_GT(want.size(), 20000u);
   for (const char* batch : {"1", "256"}) {
     const std::string scores = P(std::string("scores-") + batch + ".jsonl");
-    CmdResult r = Sh(kBin + "/vigil-agent --model " + P("nsl.vigil") + " --input " + kNslTest +
-                     " --batch-max " + batch + " --scores " + scores + " --alerts " +
-                     P("alerts.jsonl"));
+    CmdResult r =
+        Sh(kBin + "/vigil-agent --model " + P("nsl.vigil") + " --input " + kNslTest +
+           " --batch-max " + batch + " --scores " + scores + " --alerts " + P("alerts.jsonl"));
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("ready in"), std::string::npos) << r.out;
     std::vector<std::string> lines = Lines(scores);
@@ -302,9 +188,9 @@ TEST_F(AgentTest, HostileInputIsCountedAndNothingElseIsLost) {
   }
   f.close();
   const std::string scores = P("h-scores.jsonl"), dead = P("h-dead.jsonl");
-  CmdResult r = Sh(kBin + "/vigil-agent --model " + P("unsw.vigil") + " --input " + input +
-                   " --scores " + scores + " --alerts " + P("h-alerts.jsonl") +
-                   " --dead-letter " + dead);
+  CmdResult r =
+      Sh(kBin + "/vigil-agent --model " + P("unsw.vigil") + " --input " + input + " --scores " +
+         scores + " --alerts " + P("h-alerts.jsonl") + " --dead-letter " + dead);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(std::to_string(bad) + " malformed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("malformed record"), std::string::npos);  // logged with its position
@@ -329,18 +215,22 @@ TEST_F(AgentTest, HostileInputIsCountedAndNothingElseIsLost) {
 
 TEST_F(AgentTest, ServesHttpAndShutsDownGracefully) {
   NeedUnsw();
-  Proc agent = Proc::Start({kBin + "/vigil-agent", "--model", P("unsw.vigil"), "--listen",
-                            "127.0.0.1:0", "--http-max-body", "1000000", "--alerts",
-                            P("http-alerts.jsonl")},
-                           P("http.out"), P("http.err"));
+  Proc agent =
+      Proc::Start({kBin + "/vigil-agent", "--model", P("unsw.vigil"), "--listen", "127.0.0.1:0",
+                   "--http-max-body", "1000000", "--alerts", P("http-alerts.jsonl")},
+                  P("http.out"), P("http.err"));
   const int port = ListeningPort(P("http.err"));
   ASSERT_GT(port, 0) << Slurp(P("http.err"));
   httplib::Client cli("127.0.0.1", port);
   cli.set_read_timeout(30, 0);
-  ASSERT_TRUE(WaitFor([&] { auto r = cli.Get("/readyz"); return r && r->status == 200; }, 10s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = cli.Get("/readyz");
+        return r && r->status == 200;
+      },
+      10s));
   // No LibTorch in the running process either.
-  EXPECT_EQ(Slurp("/proc/" + std::to_string(agent.pid) + "/maps").find("torch"),
-            std::string::npos);
+  EXPECT_EQ(Slurp("/proc/" + std::to_string(agent.pid) + "/maps").find("torch"), std::string::npos);
 
   // Records as JSON objects keyed by column name, compared with vigil predict on the same rows.
   std::ifstream src(kUnsw);
@@ -416,10 +306,10 @@ TEST_F(AgentTest, FollowsAGrowingRotatedFileAndReadsStdin) {
     std::ofstream f(input);
     for (int i = 0; i < 100; ++i) f << rows[i] << "\n";
   }
-  Proc agent = Proc::Start({kBin + "/vigil-agent", "--model", P("nsl.vigil"), "--input", input,
-                            "--follow", "--scores", scores, "--alerts", "", "--batch-wait-us",
-                            "100"},
-                           P("follow.out"), P("follow.err"));
+  Proc agent =
+      Proc::Start({kBin + "/vigil-agent", "--model", P("nsl.vigil"), "--input", input, "--follow",
+                   "--scores", scores, "--alerts", "", "--batch-wait-us", "100"},
+                  P("follow.out"), P("follow.err"));
   ASSERT_TRUE(WaitFor([&] { return Lines(scores).size() == 100; }, 20s)) << Slurp(P("follow.err"));
   {
     std::ofstream f(input, std::ios::app);
@@ -458,8 +348,8 @@ TEST_F(AgentTest, FollowsAGrowingRotatedFileAndReadsStdin) {
 
 TEST_F(AgentTest, ThreatLevelsRiseAndRunActions) {
   // The generated sequence set has a host (source) per record: hosts that sweep raise alerts.
-  CmdResult r = Sh(kBin + "/vigil data synth --out " + P("seq.csv") + " --schema-out " +
-                   P("seq.toml"));
+  CmdResult r =
+      Sh(kBin + "/vigil data synth --out " + P("seq.csv") + " --schema-out " + P("seq.toml"));
   ASSERT_EQ(r.code, 0) << r.out;
   r = Sh(kBin + "/vigil train --quiet --threads 1 --epochs 8 --format csv --schema " +
          P("seq.toml") + " --train " + P("seq.csv") + " --model lstm --lstm-hidden 16 --out " +
@@ -573,7 +463,8 @@ class NatsServer {
 TEST_F(AgentTest, NatsConsumerGroupScoresEveryRecordWhenAnAgentDies) {
   NeedUnsw();
   NatsServer server;
-  if (!server.Start(dir_)) GTEST_SKIP() << "nats-server could not start here (scripts/setup installs it)";
+  if (!server.Start(dir_))
+    GTEST_SKIP() << "nats-server could not start here (scripts/setup installs it)";
   natsConnection* nc = nullptr;
   ASSERT_EQ(natsConnection_ConnectTo(&nc, server.url().c_str()), NATS_OK);
   jsCtx* js = nullptr;
@@ -625,11 +516,11 @@ TEST_F(AgentTest, NatsConsumerGroupScoresEveryRecordWhenAnAgentDies) {
   ASSERT_EQ(want.size(), rows.size());
 
   auto start_agent = [&](const std::string& name) {
-    return Proc::Start({kBin + "/vigil-agent", "--model", P("unsw.vigil"), "--nats", server.url(),
-                        "--stream", "FLOWS", "--consumer", "scorers", "--nats-results",
-                        "vigil.results", "--nats-alerts", "vigil.alerts", "--ack-wait", "2",
-                        "--alerts", ""},
-                       P(name + ".out"), P(name + ".err"));
+    return Proc::Start(
+        {kBin + "/vigil-agent", "--model", P("unsw.vigil"), "--nats", server.url(), "--stream",
+         "FLOWS", "--consumer", "scorers", "--nats-results", "vigil.results", "--nats-alerts",
+         "vigil.alerts", "--ack-wait", "2", "--alerts", ""},
+        P(name + ".out"), P(name + ".err"));
   };
   Proc a = start_agent("a"), b = start_agent("b");
   auto stored = [&](const char* stream) {

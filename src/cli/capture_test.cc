@@ -11,37 +11,14 @@
 #include <sstream>
 #include <string>
 
+#include "cli/test_util.h"
 #include "flow/flow_test_util.h"
 
 namespace {
 
+using namespace vigil::testutil;  // NOLINT(google-build-using-namespace)
+
 namespace fs = std::filesystem;
-const std::string kVigil = std::string(VIGIL_BINARY_DIR) + "/vigil";
-const std::string kData = std::string(VIGIL_SOURCE_DIR) + "/../shared/data";
-
-struct CmdRun {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-CmdRun Vigil(const std::string& args) {
-  CmdRun r;
-  FILE* p = ::popen((kVigil + " " + args + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class CaptureTest : public ::testing::Test {
  protected:
@@ -83,7 +60,7 @@ class CaptureTest : public ::testing::Test {
 TEST_F(CaptureTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Vigil("capture").code, 2);
   EXPECT_EQ(Vigil("capture --pcap " + pcap_).code, 2);  // no --output
-  CmdRun r = Vigil("capture --pcap " + pcap_ + " --output " + dir_ + "/flows.txt");
+  CmdResult r = Vigil("capture --pcap " + pcap_ + " --output " + dir_ + "/flows.txt");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find(".csv or .jsonl"), std::string::npos) << r.out;
   EXPECT_EQ(Vigil("capture --pcap " + pcap_ + " --interface lo --output x.csv").code, 2);
@@ -91,7 +68,7 @@ TEST_F(CaptureTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(CaptureTest, CsvAndJsonLines) {
-  CmdRun r = Vigil("capture --pcap " + pcap_ + " --output " + dir_ + "/flows.csv");
+  CmdResult r = Vigil("capture --pcap " + pcap_ + " --output " + dir_ + "/flows.csv");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("wrote 2 flows"), std::string::npos) << r.out;
   std::string csv = Slurp(dir_ + "/flows.csv");
@@ -110,7 +87,7 @@ TEST_F(CaptureTest, DamagedCaptureNamesFileAndPacket) {
   std::string whole = Slurp(pcap_);
   std::string cut = dir_ + "/cut.pcap";
   std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() - 10);
-  CmdRun r = Vigil("capture --pcap " + cut + " --output " + dir_ + "/c.csv");
+  CmdResult r = Vigil("capture --pcap " + cut + " --output " + dir_ + "/c.csv");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find(cut + ": packet 3: record truncated"), std::string::npos) << r.out;
   std::string junk = dir_ + "/junk.pcap";
@@ -126,8 +103,8 @@ TEST_F(CaptureTest, PredictScoresCapturedFlowsWithAUnswModel) {
   const std::string scan =
       kData + "/pcap/esnet-curated-pcaps/attacks/scanners/nmap/nmap_80_all.pcap";
   if (!fs::exists(unsw) || !fs::exists(scan)) GTEST_SKIP() << "no shared data in " << kData;
-  CmdRun r = Vigil("train -q --format unsw-nb15 --train " + unsw +
-                   " --model mlp --epochs 1 --threads 1 --out " + dir_ + "/u.vigil");
+  CmdResult r = Vigil("train -q --format unsw-nb15 --train " + unsw +
+                      " --model mlp --epochs 1 --threads 1 --out " + dir_ + "/u.vigil");
   ASSERT_EQ(r.code, 0) << r.out;
   r = Vigil("capture -q --pcap " + scan + " --output " + dir_ + "/scan.csv");
   ASSERT_EQ(r.code, 0) << r.out;

@@ -10,38 +10,15 @@
 #include <sstream>
 #include <string>
 
+#include "cli/test_util.h"
+
 namespace {
+
+using namespace vigil::testutil;  // NOLINT(google-build-using-namespace)
 
 namespace fs = std::filesystem;
 
-const std::string kVigil = std::string(VIGIL_BINARY_DIR) + "/vigil";
-const std::string kData = std::string(VIGIL_SOURCE_DIR) + "/../shared/data";
 const std::string kNsl = kData + "/nsl-kdd";
-
-struct CmdResult {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-CmdResult Vigil(const std::string& args) {
-  CmdResult r;
-  std::string cmd = kVigil + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -161,6 +138,30 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
       Vigil("train --train " + kNsl + "/KDDTest+.txt --model lstm --out " + dir_ + "/l.vigil");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("source and time"), std::string::npos) << r.out;
+}
+
+// `vigil` itself loads no LibTorch; it hands the training commands to `vigil-train`.
+TEST_F(CliTest, TrainingCommandsRunInVigilTrain) {
+  CmdResult r = Sh("ldd " + kVigil);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("torch"), std::string::npos) << r.out;
+  EXPECT_NE(Sh("ldd " + kBin + "/vigil-train").out.find("torch"), std::string::npos);
+  r = Vigil("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* c : {"train", "eval", "predict", "demo", "bench", "capture", "registry"}) {
+    EXPECT_NE(r.out.find(std::string("\n  ") + c + " "), std::string::npos) << c << "\n" << r.out;
+  }
+  r = Vigil("train --help");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("--model"), std::string::npos) << r.out;
+  // Without vigil-train next to it, vigil says what is missing.
+  const std::string lone = dir_ + "/lone";
+  fs::create_directories(lone);
+  fs::copy_file(kVigil, lone + "/vigil", fs::copy_options::overwrite_existing);
+  r = Sh(lone + "/vigil train --help");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("vigil-train"), std::string::npos) << r.out;
+  EXPECT_EQ(Sh(lone + "/vigil inspect --help").code, 0);
 }
 
 TEST_F(CliTest, DataSplitKeepsEveryRow) {

@@ -348,6 +348,55 @@ int RunHistory(const ChannelFlags& f) {
   return 0;
 }
 
+// The bin (as a score / threshold value: its upper edge) where the cumulative share reaches q.
+double HistogramQuantile(const json& h, double q) {
+  double total = 0;
+  for (const json& c : h) total += c.get<double>();
+  if (total <= 0) return 0;
+  double seen = 0;
+  for (size_t b = 0; b < h.size(); ++b) {
+    seen += h[b].get<double>();
+    if (seen >= q * total) return 0.1 * static_cast<double>(b + 1);
+  }
+  return 0.1 * static_cast<double>(h.size());
+}
+
+int RunStats(const ClientFlags& cf, const std::string& name, bool as_json) {
+  auto client = MakeClient(cf);
+  if (!client.ok()) return ReportError(client.status());
+  auto st = (*client)->Stats(name);
+  if (!st.ok()) return ReportError(st.status());
+  if (as_json) {
+    std::printf("%s\n", st->dump(2).c_str());
+    return 0;
+  }
+  // Alert rate and score distribution per version, as the agents report them: the canary's
+  // figures beside the stable version's are what a promotion decides on.
+  std::printf("%-8s %-14s %-18s %7s %12s %10s %10s %9s %9s\n", "version", "sha256", "channels",
+              "agents", "records", "alerts", "rate", "p50/thr", "p99/thr");
+  for (const json& v : (*st)["versions"]) {
+    std::string channels;
+    for (const json& c : v["channels"])
+      channels += (channels.empty() ? "" : ",") + c.get<std::string>();
+    std::printf("%-8lld %-14s %-18s %7zu %12lld %10lld %10.5f %9.1f %9.1f\n",
+                static_cast<long long>(v.value("number", 0)), Short(v.value("sha256", "")).c_str(),
+                channels.empty() ? "-" : channels.c_str(), v["agents"].size(),
+                static_cast<long long>(v.value("records", 0)),
+                static_cast<long long>(v.value("alerts", 0)), v.value("alert_rate", 0.0),
+                HistogramQuantile(v["histogram"], 0.5), HistogramQuantile(v["histogram"], 0.99));
+  }
+  for (const json& a : (*st)["agents"]) {
+    std::string serving;
+    for (const json& x : a["serving"]) {
+      serving += (serving.empty() ? "" : ", ") + std::string("v") +
+                 std::to_string(x.value("number", 0)) + " (" + x.value("role", "") + ")";
+    }
+    std::printf("agent %s: last report %s, serving %s\n", a.value("agent", "").c_str(),
+                a.value("last_report", "").c_str(), serving.c_str());
+  }
+  return 0;
+}
+
 int RunPull(const ChannelFlags& f) {
   if (f.version.empty() == f.channel.empty()) {
     return UsageError("registry pull needs one of --version and --channel");
@@ -497,6 +546,16 @@ void AddRegistryCommands(CLI::App& app, int* exit_code) {
   channel->add_option("--timeout", wf->timeout, "Seconds to wait (with --watch, at most 60)")
       ->check(CLI::Range(0, 60));
   channel->callback([wf, exit_code] { *exit_code = RunChannel(*wf); });
+
+  auto sf2 = std::make_shared<ClientFlags>();
+  auto stats_name = std::make_shared<std::string>();
+  auto stats_json = std::make_shared<bool>(false);
+  CLI::App* stats = reg->add_subcommand(
+      "stats", "Per-version records, alert rates and score distributions reported by agents");
+  AddClientFlags(stats, sf2.get());
+  stats->add_option("--name", *stats_name, "Model name")->required();
+  stats->add_flag("--json", *stats_json, "Print JSON");
+  stats->callback([=] { *exit_code = RunStats(*sf2, *stats_name, *stats_json); });
 
   auto hf = std::make_shared<ChannelFlags>();
   CLI::App* history = reg->add_subcommand("history", "A channel's promotions and rollbacks");

@@ -1,10 +1,12 @@
-// vigil train: flags and an optional TOML config into a TrainConfig, then train::Train().
+// vigil train: flags and an optional TOML config into a TrainConfig, then train::Train(); with
+// --nproc N, N data-parallel ranks of the same command on this host (train/launch.h).
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "cli/commands.h"
+#include "train/launch.h"
 #include "train/trainer.h"
 
 namespace vigil {
@@ -13,6 +15,7 @@ namespace {
 struct TrainFlags {
   TrainConfig flags;  // values as given on the command line
   std::string config_file;
+  int nproc = 1;
   // For each option: copies its value from `flags` into a config when the option was given.
   std::vector<std::pair<CLI::Option*, std::function<void(TrainConfig*)>>> copiers;
 
@@ -79,6 +82,23 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--checkpoint", &TrainConfig::checkpoint, "Checkpoint directory (default OUT.ckpt)");
   f->Bind(cmd, "--stop-after", &TrainConfig::stop_after,
           "Stop after N epochs of this run (resume later)");
+  f->Bind(cmd, "--rank", &TrainConfig::rank,
+          "Data-parallel: this process's rank (-1: from $RANK or $SLURM_PROCID)");
+  f->Bind(cmd, "--world-size", &TrainConfig::world_size,
+          "Data-parallel: number of ranks (0: from $WORLD_SIZE or Slurm; else 1)");
+  f->Bind(cmd, "--master", &TrainConfig::master,
+          "Data-parallel: ADDR:PORT of rank 0's rendezvous (else $MASTER_ADDR:$MASTER_PORT)");
+  f->Bind(cmd, "--dist-iface", &TrainConfig::dist_iface,
+          "Data-parallel: network interface for Gloo (else $GLOO_SOCKET_IFNAME)");
+  f->Bind(cmd, "--dist-timeout", &TrainConfig::dist_timeout,
+          "Data-parallel: seconds before a silent rank fails the job");
+  f->Bind(cmd, "--rendezvous-timeout", &TrainConfig::rendezvous_timeout,
+          "Data-parallel: seconds to wait for every rank to join");
+  f->Bind(cmd, "--bucket-kb", &TrainConfig::bucket_kb,
+          "Data-parallel: gradient all-reduce bucket size in KiB");
+  cmd->add_option("--nproc", f->nproc,
+                  "Run N data-parallel ranks on this host (the global batch stays --batch-size)")
+      ->check(CLI::Range(1, 1024));
   CLI::Option* resume =
       cmd->add_flag("--resume", f->flags.resume, "Continue from the last checkpoint");
   CLI::Option* quiet = cmd->add_flag("--quiet,-q", f->flags.quiet, "No progress output");
@@ -97,12 +117,25 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
     for (auto& [opt, copy] : f->copiers) {
       if (opt->count() > 0) copy(&cfg);
     }
+    if (f->nproc > 1) {
+      Status s = cfg.rank >= 0 || cfg.world_size > 0 || !cfg.master.empty()
+                     ? Status::InvalidArgument(
+                           "--nproc starts the ranks itself: drop --rank, "
+                           "--world-size and --master")
+                     : cfg.Validate();
+      auto args = OwnArgumentsWithout("--nproc");
+      if (s.ok() && !args.ok()) s = args.status();
+      if (s.ok()) s = LaunchLocalRanks(f->nproc, "/proc/self/exe", *args);
+      if (!s.ok()) *exit_code = ReportError(s);
+      return;
+    }
     auto result = Train(cfg);
     if (!result.ok()) {
       *exit_code = ReportError(result.status());
       return;
     }
     const TrainSummary& s = *result;
+    if (s.rank != 0) return;  // rank 0 reports for the job
     if (s.interrupted) {
       std::fprintf(
           stderr,
@@ -114,6 +147,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
                  "train: %zu rows x %lld epochs in %.2f s (%.0f samples/s); best epoch %lld\n",
                  s.train_rows, static_cast<long long>(s.epochs_run), s.train_seconds,
                  s.samples_per_s, static_cast<long long>(s.best_epoch));
+    if (s.world_size > 1) {
+      std::fprintf(stderr, "train: %d ranks, %lld gradient bytes all-reduced per step\n",
+                   s.world_size, static_cast<long long>(s.allreduce_bytes_per_step));
+    }
     std::printf("Validation split (%zu rows):\n%s\n", s.valid_rows, s.validation.ToText().c_str());
     std::printf("wrote %s\n", cfg.out.c_str());
   });

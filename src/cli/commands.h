@@ -11,18 +11,25 @@
 
 namespace vigil {
 
-int RunVigil(int argc, char** argv);
+// Parses and runs one command. `add_training` registers the commands that need LibTorch (train,
+// eval, predict, demo, bench: main_vigil_train.cc); without it (the lean `vigil`) those commands
+// are listed in --help and, when given, handed to `vigil-train` next to this executable (execv,
+// same arguments), or refused with exit 1 when it is missing.
+using AddCommandsFn = void (*)(CLI::App& app, int* exit_code);
+int RunVigil(int argc, char** argv, AddCommandsFn add_training);
 
 // Registration of each subcommand on the root app; the returned callback runs it after parsing.
+// Train, Eval, Demo and Bench are in the vigil_cli_train library (LibTorch).
 void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddEvalCommands(CLI::App& app, int* exit_code);  // eval, predict
 void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddDataCommands(CLI::App& app, int* exit_code);  // data fetch | list | synth
 void AddDemoCommand(CLI::App& app, int* exit_code);
-void AddBenchCommand(CLI::App& app, int* exit_code);  // bench score
-void AddCaptureCommand(CLI::App& app, int* exit_code);  // capture (flow meter), --compare-argus
-void AddLogsCommands(CLI::App& app, int* exit_code);  // logs parse | bench
+void AddBenchCommand(CLI::App& app, int* exit_code);      // bench score
+void AddCaptureCommand(CLI::App& app, int* exit_code);    // capture (flow meter), --compare-argus
+void AddLogsCommands(CLI::App& app, int* exit_code);      // logs parse | bench
 void AddRegistryCommands(CLI::App& app, int* exit_code);  // keygen, sign, verify, publish, registry
+void AddMetricsCommands(CLI::App& app, int* exit_code);   // metrics bench | speed
 
 // Prints "vigil: error: <message>" to stderr and returns 1.
 int ReportError(const Status& s);

@@ -11,35 +11,13 @@
 #include <sstream>
 #include <string>
 
+#include "cli/test_util.h"
+
 namespace {
 
+using namespace vigil::testutil;  // NOLINT(google-build-using-namespace)
+
 namespace fs = std::filesystem;
-
-const std::string kVigil = std::string(VIGIL_BINARY_DIR) + "/vigil";
-
-struct CmdRun {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-CmdRun Vigil(const std::string& args) {
-  CmdRun r;
-  FILE* p = ::popen((kVigil + " " + args + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class DeepLogCliTest : public ::testing::Test {
  protected:
@@ -62,19 +40,19 @@ class DeepLogCliTest : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
   static std::string dir_;
-  static CmdRun train_;
+  static CmdResult train_;
 };
 
 std::string DeepLogCliTest::dir_;
-CmdRun DeepLogCliTest::train_;
+CmdResult DeepLogCliTest::train_;
 
 TEST_F(DeepLogCliTest, TrainEvalPredictInspect) {
   ASSERT_EQ(train_.code, 0) << train_.out;
   EXPECT_NE(train_.out.find("wrote " + dir_ + "/m.vigil"), std::string::npos) << train_.out;
 
   // Labelled sessions-csv, format detected; the report has the usual keys.
-  CmdRun r = Vigil("eval -m " + dir_ + "/m.vigil --test " + dir_ + "/test.csv --report " + dir_ +
-                   "/r.json");
+  CmdResult r = Vigil("eval -m " + dir_ + "/m.vigil --test " + dir_ + "/test.csv --report " + dir_ +
+                      "/r.json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("h 3, g 2"), std::string::npos) << r.out;
   auto report = nlohmann::json::parse(Slurp(dir_ + "/r.json"));
@@ -86,17 +64,18 @@ TEST_F(DeepLogCliTest, TrainEvalPredictInspect) {
   EXPECT_EQ(report["rows"], 5);
 
   // A sessions file has no labels: --label gives them, and eval refuses without it.
-  CmdRun no_label = Vigil("eval -m " + dir_ + "/m.vigil --test " + dir_ + "/bad.txt");
+  CmdResult no_label = Vigil("eval -m " + dir_ + "/m.vigil --test " + dir_ + "/bad.txt");
   EXPECT_EQ(no_label.code, 1);
   EXPECT_NE(no_label.out.find("--label"), std::string::npos) << no_label.out;
-  CmdRun all_bad = Vigil("eval -m " + dir_ + "/m.vigil --format sessions --label anomaly --test " +
-                         dir_ + "/bad.txt --report " + dir_ + "/bad.json");
+  CmdResult all_bad =
+      Vigil("eval -m " + dir_ + "/m.vigil --format sessions --label anomaly --test " + dir_ +
+            "/bad.txt --report " + dir_ + "/bad.json");
   ASSERT_EQ(all_bad.code, 0) << all_bad.out;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(Slurp(dir_ + "/bad.json"))["recall"].get<double>(), 1.0);
 
   // predict: one verdict per session, the first unexpected key and what was expected there.
-  CmdRun p = Vigil("predict -m " + dir_ + "/m.vigil --input " + dir_ + "/test.csv -o " + dir_ +
-                   "/v.jsonl");
+  CmdResult p = Vigil("predict -m " + dir_ + "/m.vigil --input " + dir_ + "/test.csv -o " + dir_ +
+                      "/v.jsonl");
   ASSERT_EQ(p.code, 0) << p.out;
   std::istringstream lines(Slurp(dir_ + "/v.jsonl"));
   std::vector<nlohmann::json> v;
@@ -114,15 +93,15 @@ TEST_F(DeepLogCliTest, TrainEvalPredictInspect) {
   EXPECT_EQ(v[4]["unknown_key"], true);
   EXPECT_EQ(v[4]["line"], 6);
 
-  CmdRun inspect = Vigil("inspect " + dir_ + "/m.vigil");
+  CmdResult inspect = Vigil("inspect " + dir_ + "/m.vigil");
   ASSERT_EQ(inspect.code, 0) << inspect.out;
   EXPECT_NE(inspect.out.find("deeplog"), std::string::npos);
   EXPECT_NE(inspect.out.find("lstm.weight_ih_l0"), std::string::npos);
 }
 
 TEST_F(DeepLogCliTest, UsageErrorsSaySo) {
-  CmdRun r = Vigil("train --model deeplog --format nsl-kdd --train " + dir_ + "/train.txt --out " +
-                   dir_ + "/x.vigil");
+  CmdResult r = Vigil("train --model deeplog --format nsl-kdd --train " + dir_ +
+                      "/train.txt --out " + dir_ + "/x.vigil");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("--format sessions"), std::string::npos) << r.out;
   r = Vigil("train --model mlp --format sessions --train " + dir_ + "/train.txt --out " + dir_ +

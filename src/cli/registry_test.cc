@@ -21,42 +21,20 @@
 #include <thread>
 
 #include "bundle/bundle.h"
+#include "cli/test_util.h"
 #include "core/sha256.h"
 #include "registry/client.h"
 
 namespace vigil {
 namespace {
 
+using namespace vigil::testutil;  // NOLINT(google-build-using-namespace)
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kVigilBin = std::string(VIGIL_BINARY_DIR) + "/vigil";
 constexpr char kPub[] = "publisher-token-0123456789";
 constexpr char kRead[] = "reader-token-0123456789";
-
-struct CmdRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CmdRun Vigil(const std::string& args) {
-  CmdRun r;
-  FILE* p = ::popen((kVigilBin + " " + args + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A bundle of about `floats` * 4 bytes; `seed` makes its bytes unique.
 void MakeBundle(const std::string& path, int seed, size_t floats = 64) {
@@ -83,13 +61,13 @@ class RegistryProcess {
     pid_ = ::fork();
     if (pid_ == 0) {
       if (!env.empty()) ::putenv(const_cast<char*>(env.c_str()));
-      const std::string cmd = "exec " + kVigilBin + " registry serve --listen 127.0.0.1:0 " + args +
+      const std::string cmd = "exec " + kVigil + " registry serve --listen 127.0.0.1:0 " + args +
                               " 2>>" + log + " >>" + log;
       ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     for (int i = 0; i < 400; ++i) {
-      const std::string text = ReadAll(log);
+      const std::string text = Slurp(log);
       const size_t at = text.find("listening on http");
       if (at != std::string::npos) {
         const size_t colon = text.find(':', text.find("127.0.0.1", at));
@@ -120,7 +98,7 @@ class RegistryProcess {
   std::string url() const {
     return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   }
-  std::string log() const { return ReadAll(log_); }
+  std::string log() const { return Slurp(log_); }
 
  private:
   pid_t pid_ = -1;
@@ -158,7 +136,7 @@ TEST_F(RegistryCliTest, SignPublishPromoteRollbackWatchPull) {
   MakeBundle(d + "/v2.vigil", 2);
   MakeBundle(d + "/v3.vigil", 3);
 
-  CmdRun r = Vigil("keygen --out " + d + "/ci");
+  CmdResult r = Vigil("keygen --out " + d + "/ci");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("key id "), std::string::npos);
   EXPECT_EQ(Vigil("keygen --out " + d + "/ci").code, 1);  // never overwrites a key
@@ -206,7 +184,7 @@ TEST_F(RegistryCliTest, SignPublishPromoteRollbackWatchPull) {
             "/stranger.key");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("not among the 1 trusted key"), std::string::npos) << r.out;
-  std::string flipped = ReadAll(d + "/v1s.vigil");
+  std::string flipped = Slurp(d + "/v1s.vigil");
   flipped[200] ^= 0x01;
   std::ofstream(d + "/flipped.vigil", std::ios::binary) << flipped;
   r = Vigil("publish " + pub + " --model " + d + "/flipped.vigil --name nsl");
@@ -237,7 +215,7 @@ TEST_F(RegistryCliTest, SignPublishPromoteRollbackWatchPull) {
   r = Vigil("registry channel " + read + " --name nsl --channel stable");
   ASSERT_EQ(r.code, 0) << r.out;
   const int64_t rev = json::parse(r.out)["revision"];
-  CmdRun watched;
+  CmdResult watched;
   std::thread watcher([&] {
     watched = Vigil("registry channel " + read + " --name nsl --channel stable --watch --after " +
                     std::to_string(rev) + " --timeout 20");
@@ -258,7 +236,7 @@ TEST_F(RegistryCliTest, SignPublishPromoteRollbackWatchPull) {
   r = Vigil("registry pull " + read + " --name nsl --channel stable --out " + d +
             "/pulled.vigil --require-signature --trusted-key " + d + "/ci.pub");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(Sha256Hex(ReadAll(d + "/pulled.vigil")), listing["versions"][1]["sha256"]);
+  EXPECT_EQ(Sha256Hex(Slurp(d + "/pulled.vigil")), listing["versions"][1]["sha256"]);
   r = Vigil("registry pull " + read + " --name nsl --version 1 --out " + d +
             "/x.vigil --require-signature --trusted-key " + d + "/stranger.pub");
   EXPECT_EQ(r.code, 1);
@@ -301,7 +279,8 @@ TEST_F(RegistryCliTest, PathTraversalOversizedUploadsAndTls) {
       << reg.log();
   const std::string ca = have_openssl ? " --ca " + cert : "";
   const std::string pub = Client(reg, kPub) + ca;
-  CmdRun r = Vigil("publish " + pub + " --model " + d + "/small.vigil --name m --channel stable");
+  CmdResult r =
+      Vigil("publish " + pub + " --model " + d + "/small.vigil --name m --channel stable");
   ASSERT_EQ(r.code, 0) << r.out;
   // The client asks for the limit first and does not send what would be refused...
   r = Vigil("publish " + pub + " --model " + d + "/big.vigil --name m");
@@ -322,8 +301,7 @@ TEST_F(RegistryCliTest, PathTraversalOversizedUploadsAndTls) {
   if (have_openssl) raw.set_ca_cert_path(cert);
   raw.set_bearer_token_auth(kPub);
   // ...and the server refuses it from the headers, without reading the body.
-  auto big =
-      raw.Put("/v1/models/m/versions", ReadAll(d + "/big.vigil"), "application/octet-stream");
+  auto big = raw.Put("/v1/models/m/versions", Slurp(d + "/big.vigil"), "application/octet-stream");
   EXPECT_TRUE(!big || big->status == 413) << (big ? big->status : -1);
   EXPECT_NE(reg.log().find("413 PUT /v1/models/m/versions"), std::string::npos) << reg.log();
   EXPECT_EQ((*client)->ListVersions("m")->size(), 1u);
@@ -377,7 +355,7 @@ TEST_F(RegistryCliTest, SigkillDuringUploadsLosesNothingAcknowledged) {
     std::thread uploader([&] {
       auto c = client_for(reg);
       for (const std::string& f : files) {
-        const std::string bytes = ReadAll(f);
+        const std::string bytes = Slurp(f);
         auto v = c->Publish("m", bytes, "stable");
         if (!v.ok()) break;  // the registry is gone
         std::lock_guard<std::mutex> lock(mu);
@@ -418,7 +396,7 @@ TEST_F(RegistryCliTest, SigkillDuringUploadsLosesNothingAcknowledged) {
     const std::string half = next_bundle(500000);
     std::thread uploader([&] {
       auto c = client_for(reg);
-      (void)c->Publish("m", ReadAll(half));  // never acknowledged: the registry dies first
+      (void)c->Publish("m", Slurp(half));  // never acknowledged: the registry dies first
     });
     bool on_disk = false;
     for (int i = 0; i < 400 && !on_disk; ++i) {
@@ -432,10 +410,10 @@ TEST_F(RegistryCliTest, SigkillDuringUploadsLosesNothingAcknowledged) {
   }
 
   // Restart: the leftovers are cleaned, everything acknowledged is there, byte for byte.
-  EXPECT_NE(ReadAll(d + "/serve-index.commit.log")
+  EXPECT_NE(Slurp(d + "/serve-index.commit.log")
                 .find("removed 1 unfinished upload(s) and 0 uncommitted blob(s)"),
             std::string::npos)
-      << ReadAll(d + "/serve-index.commit.log");
+      << Slurp(d + "/serve-index.commit.log");
   RegistryProcess reg;
   ASSERT_TRUE(reg.Start(args, d + "/serve-final.log")) << reg.log();
   EXPECT_NE(reg.log().find("removed 0 unfinished upload(s) and 1 uncommitted blob(s)"),
@@ -451,7 +429,7 @@ TEST_F(RegistryCliTest, SigkillDuringUploadsLosesNothingAcknowledged) {
     auto bytes = c->Download("m", sha);
     ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
     EXPECT_EQ(Sha256Hex(*bytes), sha);
-    EXPECT_EQ(*bytes, ReadAll(file));
+    EXPECT_EQ(*bytes, Slurp(file));
   }
   // At most one more: an upload committed just before the kill but not yet acknowledged.
   EXPECT_LE(stored.size(), acknowledged.size() + 1);
@@ -459,9 +437,9 @@ TEST_F(RegistryCliTest, SigkillDuringUploadsLosesNothingAcknowledged) {
   ASSERT_TRUE(stable.ok());
   EXPECT_EQ(stored.count(stable->sha256), 1u);
   // The registry works on: a new upload after the restart.
-  EXPECT_TRUE(c->Publish("m", ReadAll(next_bundle(64))).ok());
+  EXPECT_TRUE(c->Publish("m", Slurp(next_bundle(64))).ok());
   EXPECT_EQ(reg.Stop(SIGTERM), 0);
-  CmdRun check = Vigil("registry check --store " + store + " --rehash");
+  CmdResult check = Vigil("registry check --store " + store + " --rehash");
   EXPECT_EQ(check.code, 0) << check.out;
   EXPECT_NE(check.out.find("consistent"), std::string::npos) << check.out;
 }

@@ -4,8 +4,18 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace vigil {
+
+std::string UtcTimestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 std::string FormatDuration(double s) {
   char buf[32];

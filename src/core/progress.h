@@ -11,6 +11,9 @@
 
 namespace vigil {
 
+// The current time, UTC, as ISO 8601 to the second ("2026-11-29T11:42:00Z"): provenance stamps.
+std::string UtcTimestamp();
+
 class Progress {
  public:
   Progress(std::string label, uint64_t total, bool quiet = false);

@@ -101,8 +101,8 @@ Status Scorer::Build() {
   if (md.is_object() && md.contains("model") && md.at("model").is_object() &&
       md.at("model").value("type", "") == "deeplog") {
     return Status::Unsupported(
-        "model type 'deeplog' scores log-key sessions; use vigil eval or vigil predict (the agent "
-        "does not run it yet)");
+        "model type 'deeplog' scores log-key sessions, not records: give it to vigil-agent as "
+        "--log-model (with --log-state), or use vigil eval or vigil predict");
   }
   try {
     VIGIL_ASSIGN_OR_RETURN(schema_, SchemaFromJson(md.at("schema")));

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "model/tensor_io.h"
+
 namespace vigil {
 namespace {
 
@@ -150,12 +152,7 @@ void NetworkImpl::SetErrorScale(const torch::Tensor& scale) {
 std::vector<BundleTensor> NetworkImpl::ExportTensors() {
   std::vector<BundleTensor> out;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
-    torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
-    BundleTensor bt;
-    bt.name = name;
-    bt.shape.assign(c.sizes().begin(), c.sizes().end());
-    bt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    out.push_back(std::move(bt));
+    out.push_back(ToBundleTensor(name, t));
   };
   if (spec_.IsSequence()) {
     for (const auto& p : lstm_->named_parameters()) add("lstm." + p.key(), p.value());
@@ -170,16 +167,8 @@ std::vector<BundleTensor> NetworkImpl::ExportTensors() {
 }
 
 Status NetworkImpl::ImportTensors(const Bundle& bundle) {
-  torch::NoGradGuard no_grad;
-  auto load = [&](const std::string& name, torch::Tensor& dst) -> Status {
-    const BundleTensor* t = bundle.Find(name);
-    if (t == nullptr) return Status::Corruption("bundle has no tensor '" + name + "'");
-    std::vector<int64_t> want(dst.sizes().begin(), dst.sizes().end());
-    if (t->shape != want) {
-      return Status::Corruption("bundle tensor '" + name + "' has the wrong shape for the model");
-    }
-    dst.copy_(torch::from_blob(const_cast<float*>(t->data.data()), want, torch::kFloat32));
-    return Status::Ok();
+  auto load = [&](const std::string& name, torch::Tensor& dst) {
+    return LoadBundleTensor(bundle, name, dst);
   };
   if (spec_.IsSequence()) {
     for (auto& p : lstm_->named_parameters())

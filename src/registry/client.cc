@@ -226,6 +226,16 @@ Result<ChannelState> RegistryClient::Promote(const std::string& model, const std
   return ChannelState::FromJson(j);
 }
 
+Status RegistryClient::PostReport(const std::string& model, const nlohmann::json& report) {
+  VIGIL_RETURN_IF_ERROR(CheckName(model, "model"));
+  return CallJson("POST", "/v1/models/" + model + "/reports", report.dump()).status();
+}
+
+Result<nlohmann::json> RegistryClient::Stats(const std::string& model) {
+  VIGIL_RETURN_IF_ERROR(CheckName(model, "model"));
+  return CallJson("GET", "/v1/models/" + model + "/stats");
+}
+
 Result<ChannelState> RegistryClient::Rollback(const std::string& model,
                                               const std::string& channel) {
   VIGIL_RETURN_IF_ERROR(CheckName(model, "model"));

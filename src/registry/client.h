@@ -101,6 +101,10 @@ class RegistryClient {
   Result<FetchedBundle> FetchChannel(const std::string& model, const std::string& channel,
                                      const TrustPolicy& policy, SignatureCheck* check = nullptr);
 
+  // Canary reports: an agent's per-version counts (Registry::Report's body), and their sums.
+  Status PostReport(const std::string& model, const nlohmann::json& report);
+  Result<nlohmann::json> Stats(const std::string& model);
+
   // Aborts the request in progress (from another thread); it fails with kIOError.
   void Cancel();
 

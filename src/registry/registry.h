@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,15 @@ class Registry {
                                     bool* changed);
   void Shutdown();
   size_t watchers() const;
+
+  // Canary reports. Report takes an agent's report body:
+  //   {"agent": ID, "versions": [{"sha256", "role", "channel", "records", "alerts",
+  //                                "histogram": [ModelStats::kScoreBins counts]}]}
+  // (kInvalidArgument naming the field when it is malformed; versions of other models are
+  // refused). Stats sums the latest reports per version: records, alerts, alert rate, the score
+  // histogram, and which agents serve it; plus each agent's last report.
+  Status Report(const std::string& model, const nlohmann::json& body);
+  Result<nlohmann::json> Stats(const std::string& model);
 
  private:
   Registry(RegistryOptions options, std::unique_ptr<Store> store);

@@ -9,6 +9,7 @@ namespace {
 using nlohmann::json;
 
 constexpr char kModel[] = "/v1/models/([^/]+)";
+constexpr size_t kMaxReportBytes = 1 << 20;
 
 void Reply(httplib::Response& res, int code, const json& body) {
   res.status = code;
@@ -164,7 +165,10 @@ void RegistryServer::Log(const std::string& line) const { options_.log(line); }
 bool RegistryServer::Admit(const httplib::Request& req, httplib::Response& res) {
   if (req.path.rfind("/v1/", 0) != 0) return true;
   Counters& c = *counters_;
-  const bool read = req.method == "GET" || req.method == "HEAD";
+  // Agents hold reader tokens and may post their canary reports.
+  const bool report = req.method == "POST" && req.path.size() > 8 &&
+                      req.path.compare(req.path.size() - 8, 8, "/reports") == 0;
+  const bool read = req.method == "GET" || req.method == "HEAD" || report;
   std::string actor;
   const AuthDecision d = options_.tokens.Authorize(req.get_header_value("Authorization"),
                                                    read ? Role::kReader : Role::kPublisher, &actor);
@@ -433,6 +437,25 @@ void RegistryServer::Routes() {
             json body = s->ToJson();
             body["changed"] = changed;
             Reply(res, 200, body);
+          });
+  // Canary reports: agents (reader tokens) post their per-version counts; anyone who may read
+  // sees the sums.
+  srv.Post(std::string(kModel) + "/reports", [this](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    if (req.body.size() > kMaxReportBytes) {
+      return Error(res, 413, "a report is at most " + std::to_string(kMaxReportBytes) + " bytes");
+    }
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return Error(res, 400, "report: the body is not JSON");
+    Status s = registry_->Report(req.matches[1], body);
+    if (!s.ok()) return Error(res, HttpCode(s), s.message());
+    Reply(res, 200, json{{"ok", true}});
+  });
+  srv.Get(std::string(kModel) + "/stats",
+          [this](const httplib::Request& req, httplib::Response& res) {
+            auto st = registry_->Stats(req.matches[1]);
+            if (!st.ok()) return Error(res, HttpCode(st.status()), st.status().message());
+            Reply(res, 200, *st);
           });
 }
 

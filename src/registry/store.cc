@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS channel_stack(
   depth INTEGER NOT NULL,
   sha256 TEXT NOT NULL,
   PRIMARY KEY(model, channel, depth));
+CREATE TABLE IF NOT EXISTS reports(
+  model TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  role TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  records INTEGER NOT NULL,
+  alerts INTEGER NOT NULL,
+  histogram TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY(model, agent, sha256, role));
 )sql";
 
 // A prepared statement; errors are read back through the connection.
@@ -650,6 +661,52 @@ Result<std::vector<HistoryEntry>> Store::History(const std::string& model,
     out.push_back(std::move(h));
   }
   if (rc != SQLITE_DONE) return DbError(db_, dir_, "cannot read the history");
+  return out;
+}
+
+Status Store::PutReports(const std::string& model, const std::vector<AgentReport>& rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Txn txn(db_, dir_);
+  VIGIL_RETURN_IF_ERROR(txn.status());
+  const std::string now = NowRfc3339();
+  for (const AgentReport& r : rows) {
+    Stmt st(db_,
+            "INSERT INTO reports(model, agent, sha256, role, channel, records, alerts, histogram, "
+            "updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(model, agent, sha256, role) DO UPDATE SET channel = excluded.channel, "
+            "records = excluded.records, alerts = excluded.alerts, "
+            "histogram = excluded.histogram, updated_at = excluded.updated_at");
+    st.Bind(1, model).Bind(2, r.agent).Bind(3, r.sha256).Bind(4, r.role).Bind(5, r.channel);
+    st.Bind(6, r.records).Bind(7, r.alerts).Bind(8, json(r.histogram).dump()).Bind(9, now);
+    if (st.Step() != SQLITE_DONE) return DbError(db_, dir_, "cannot store a report");
+  }
+  return txn.Commit();
+}
+
+Result<std::vector<AgentReport>> Store::Reports(const std::string& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt st(db_,
+          "SELECT agent, sha256, role, channel, records, alerts, histogram, updated_at "
+          "FROM reports WHERE model = ? ORDER BY updated_at, agent");
+  st.Bind(1, model);
+  std::vector<AgentReport> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    AgentReport r;
+    r.agent = st.Text(0);
+    r.sha256 = st.Text(1);
+    r.role = st.Text(2);
+    r.channel = st.Text(3);
+    r.records = st.Int(4);
+    r.alerts = st.Int(5);
+    json h = json::parse(st.Text(6), nullptr, /*allow_exceptions=*/false);
+    if (h.is_array()) {
+      for (const json& v : h) r.histogram.push_back(v.is_number_integer() ? v.get<int64_t>() : 0);
+    }
+    r.updated_at = st.Text(7);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return DbError(db_, dir_, "cannot list reports");
   return out;
 }
 

@@ -3,7 +3,7 @@
 // it checks bundles before they get here).
 //
 // Layout of a store directory (docs/registry.md):
-//   index.sqlite (+ -wal, -shm)   the index; WAL journal, synchronous=FULL
+//   index.sqlite (+ -wal, -shm)   the index (and agents' reports); WAL journal, synchronous=FULL
 //   blobs/<2 hex>/<64 hex>        one file per distinct bundle, named by its SHA-256
 //   tmp/                          uploads being written; emptied when the store opens
 //   LOCK                          flock()ed while open: one process per store
@@ -93,6 +93,11 @@ class Store {
   // Problems found (empty: consistent): SQLite's integrity check, every version's blob present
   // (and, with `rehash`, hashing to its name), no file left in tmp/, no unreferenced blob.
   Result<std::vector<std::string>> Check(bool rehash);
+
+  // Canary reports: replaces `agent`'s rows for the versions in `rows` (one transaction), and
+  // lists every row of a model, oldest report first.
+  Status PutReports(const std::string& model, const std::vector<AgentReport>& rows);
+  Result<std::vector<AgentReport>> Reports(const std::string& model);
 
  private:
   Store(std::string dir, StoreOptions options);

@@ -64,6 +64,19 @@ struct ModelSummary {
   nlohmann::json ToJson() const;
 };
 
+// One agent's cumulative counts for one version it serves, as its latest report gave them
+// (canary reports: POST /v1/models/{name}/reports). The histogram counts score / threshold in bins
+// of 0.1, the last one open-ended (the agent's ModelStats).
+struct AgentReport {
+  std::string agent;    // the agent's id (host:pid:start), one row set per agent process
+  std::string sha256;   // the version it scored with
+  std::string role;     // "primary" or "canary"
+  std::string channel;  // the channel the agent follows for that role ("" if none)
+  int64_t records = 0, alerts = 0;
+  std::vector<int64_t> histogram;
+  std::string updated_at;  // when the registry received it (RFC 3339, UTC)
+};
+
 struct HistoryEntry {
   int64_t revision = 0;
   std::string model, channel;

@@ -1,10 +1,9 @@
 #include "stream/agent.h"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/json_text.h"
@@ -49,6 +48,18 @@ std::string FieldText(const nlohmann::json& v) {
   return v.dump();
 }
 
+ModelStats NewStats(const ServedModel& m, ModelRole role) {
+  ModelStats st;
+  st.name = m.scorer.name();
+  st.version = m.scorer.version();
+  st.sha256 = m.scorer.bundle().sha256;
+  st.role = role == ModelRole::kPrimary ? "primary" : "canary";
+  st.registry_version = m.registry_version;
+  st.channel = m.channel;
+  st.threshold = m.scorer.threshold();
+  return st;
+}
+
 }  // namespace
 
 struct Agent::InputState {
@@ -57,9 +68,8 @@ struct Agent::InputState {
   uint64_t rows = 0;  // data records seen (the "row" of the score line)
   // Field positions (CSV inputs) of the 5-tuple and time; -1 when absent.
   int src = -1, sport = -1, dst = -1, dport = -1, proto = -1, time = -1;
-  std::vector<int> column_index;  // scorer column -> table column (numeric first, then categorical)
-  Table table;                    // this batch's rows from this input
-  std::vector<float> dense;       // their preprocessed features
+  Table table;               // this batch's rows from this input
+  std::vector<float> dense;  // their preprocessed features
 
   InputState(const InputSpec& s, const Schema& schema)
       : spec(s), reader(schema, s.name, /*require_target=*/false) {}
@@ -81,49 +91,58 @@ struct Agent::InputState {
   }
 };
 
-Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
+std::unique_ptr<ServedModel> MakeServedModel(Scorer scorer, int threads, size_t max_sources) {
+  auto m = std::make_unique<ServedModel>(std::move(scorer));
+  const Scorer& sc = m->scorer;
+  m->parallel = std::make_unique<ParallelScorer>(sc, std::max(1, threads));
+  if (sc.sequence()) {
+    m->sequences = std::make_unique<SequenceState>(sc.window(), sc.input_dim(), max_sources);
+  }
+  // Warm-up: touch the weights and size the scratch buffers once.
+  std::vector<float> zeros(sc.row_width() * 4, 0.0f);
+  Workspace ws;
+  ScoreBatch out;
+  sc.Score(zeros.data(), 4, &ws, &out);
+  return m;
+}
+
+Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options,
+                                             std::unique_ptr<ServedModel> initial) {
   AgentOptions o = options;
   if (o.batch_max == 0) return Status::InvalidArgument("--batch-max must be at least 1");
   if (o.batch_wait_us < 0) return Status::InvalidArgument("--batch-wait-us must be >= 0");
   if (o.queue_records == 0) return Status::InvalidArgument("the queue needs room for a record");
-  VIGIL_ASSIGN_OR_RETURN(Scorer scorer, Scorer::Load(o.model));
-  if (!std::isnan(o.threshold)) scorer.set_threshold(o.threshold);
-  if (!o.format.empty() || !o.schema.empty()) {
-    Schema schema;
-    if (!o.format.empty() && o.format != scorer.schema().format) {
-      VIGIL_ASSIGN_OR_RETURN(schema, MakeSchema(o.format, o.schema));
-    } else if (!o.schema.empty()) {
-      VIGIL_ASSIGN_OR_RETURN(schema, MakeSchema("csv", o.schema));
-    } else {
-      schema = scorer.schema();
-    }
-    // The agent parses with the given schema; the scorer's preprocessing matches columns by name.
-    o.format = schema.format;
-    std::unique_ptr<Agent> a(new Agent(o, std::move(scorer)));
-    a->schema_ = std::move(schema);
-    VIGIL_RETURN_IF_ERROR(a->OpenOutputs());
-    return a;
+  if (!(o.canary_share >= 0 && o.canary_share <= 1))
+    return Status::InvalidArgument("--canary-share must be in [0, 1]");
+  if (initial == nullptr) {
+    VIGIL_ASSIGN_OR_RETURN(Scorer loaded, Scorer::Load(o.model));
+    initial = MakeServedModel(std::move(loaded), o.threads, o.max_sources);
+    initial->origin = o.model;
   }
-  std::unique_ptr<Agent> a(new Agent(o, std::move(scorer)));
-  a->schema_ = a->scorer_.schema();
+  Scorer& scorer = initial->scorer;
+  if (!std::isnan(o.threshold)) scorer.set_threshold(o.threshold);
+  Schema schema;
+  if (!o.format.empty() && o.format != scorer.schema().format) {
+    VIGIL_ASSIGN_OR_RETURN(schema, MakeSchema(o.format, o.schema));
+  } else if (!o.schema.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(schema, MakeSchema("csv", o.schema));
+  } else {
+    schema = scorer.schema();
+  }
+  // The agent parses with this schema; the scorer's preprocessing matches columns by name.
+  o.format = schema.format;
+  std::unique_ptr<Agent> a(new Agent(o, std::move(initial)));
+  a->schema_ = std::move(schema);
   VIGIL_RETURN_IF_ERROR(a->OpenOutputs());
   return a;
 }
 
-Agent::Agent(const AgentOptions& o, Scorer scorer)
-    : o_(o),
-      scorer_(std::move(scorer)),
-      queue_(o.queue_records, o.queue_bytes),
-      threat_(o.threat) {
-  parallel_ = std::make_unique<ParallelScorer>(scorer_, std::max(1, o_.threads));
-  if (scorer_.sequence()) {
-    sequences_ = std::make_unique<SequenceState>(scorer_.window(), scorer_.input_dim(),
-                                                 o_.max_sources);
-  }
+Agent::Agent(const AgentOptions& o, std::unique_ptr<ServedModel> model)
+    : o_(o), primary_(std::move(model)), queue_(o.queue_records, o.queue_bytes), threat_(o.threat) {
   scored_ = metrics_.AddCounter("vigil_agent_records_scored_total", "Records scored.");
   alerts_ = metrics_.AddCounter("vigil_agent_alerts_total", "Alerts raised.");
-  malformed_ =
-      metrics_.AddCounter("vigil_agent_malformed_records_total", "Records that could not be parsed.");
+  malformed_ = metrics_.AddCounter("vigil_agent_malformed_records_total",
+                                   "Records that could not be parsed.");
   dead_letters_ = metrics_.AddCounter("vigil_agent_dead_letters_total",
                                       "Malformed records written to the dead-letter output.");
   threat_changes_ =
@@ -140,12 +159,10 @@ Agent::Agent(const AgentOptions& o, Scorer scorer)
                                       ExponentialBuckets(1, 2, 14));
   queue_depth_ = metrics_.AddGauge("vigil_agent_queue_depth", "Records waiting to be scored.");
   sources_ = metrics_.AddGauge("vigil_agent_tracked_hosts", "Source hosts with threat state.");
-  metrics_
-      .AddGauge("vigil_agent_model_info", "The model being served (value 1).",
-                "name=\"" + LabelValue(scorer_.name()) + "\",version=\"" +
-                    LabelValue(scorer_.version()) + "\",type=\"" +
-                    LabelValue(scorer_.model_type()) + "\"")
-      ->Set(1);
+  model_swaps_ = metrics_.AddCounter("vigil_agent_model_swaps_total",
+                                     "Models adopted after the first (hot swaps).");
+  stats_.push_back(NewStats(*primary_, ModelRole::kPrimary));
+  UpdateModelInfo();
   metrics_.AddGauge("vigil_agent_queue_capacity", "Records the queue holds before backpressure.")
       ->Set(static_cast<double>(o_.queue_records));
   actions_ = std::make_unique<ActionRunner>(o_.actions, o_.dry_run, &metrics_);
@@ -261,9 +278,8 @@ void Agent::Malformed(const Item& item, const std::string& error, std::vector<Ve
     d += ",\"record\":";
     AppendJsonString(&d, std::string_view(item.text).substr(0, kKeep));
     const uint64_t size = item.oversized ? item.oversized : item.text.size();
-    d += ",\"bytes\":" + std::to_string(size) +
-         ",\"truncated\":" + (size > std::min<uint64_t>(kKeep, item.text.size()) ? "true" : "false") +
-         "}";
+    d += ",\"bytes\":" + std::to_string(size) + ",\"truncated\":" +
+         (size > std::min<uint64_t>(kKeep, item.text.size()) ? "true" : "false") + "}";
     if (dead_ != nullptr) {
       if (Status s = Write(dead_, d); !s.ok() && output_status_.ok()) output_status_ = s;
     }
@@ -272,97 +288,123 @@ void Agent::Malformed(const Item& item, const std::string& error, std::vector<Ve
   }
 }
 
-void Agent::Process(std::vector<Item>* batch) {
-  const auto start = Clock::now();
-  const size_t n = batch->size();
-  std::vector<Verdict> verdicts(n);
-  // Where each item's parsed row went: input table row, or -1 (malformed or a header).
-  std::vector<int64_t> row_of(n, -1);
-  std::vector<uint64_t> row_number(n, 0);
-  std::set<uint32_t> used;
-  std::vector<bool> header(n, false), touched(inputs_.size(), false);
-  std::vector<std::string> json_fields;
-  std::vector<std::string_view> fields;
-  (void)fields;
+std::shared_ptr<const ServedModel> Agent::model(ModelRole role) const {
+  std::lock_guard<std::mutex> lock(model_mu_);
+  return role == ModelRole::kPrimary ? primary_ : canary_;
+}
 
-  // 1. Parse each record into its input's table.
-  for (size_t i = 0; i < n; ++i) {
-    Item& item = (*batch)[i];
-    InputState& in = *inputs_[item.input];
-    if (!touched[item.input]) {
-      touched[item.input] = true;
-      if (in.reader.planned()) in.reader.StartTable(&in.table);
+std::vector<ModelStats> Agent::Stats() const {
+  std::lock_guard<std::mutex> lock(model_mu_);
+  return stats_;
+}
+
+void Agent::UpdateModelInfo() {
+  std::set<std::string> serving;
+  for (const auto* m : {primary_.get(), canary_.get()}) {
+    if (m == nullptr) continue;
+    const Scorer& sc = m->scorer;
+    serving.insert(sc.version());
+    if (!model_info_.count(sc.version())) {
+      model_info_[sc.version()] = metrics_.AddGauge(
+          "vigil_agent_model_info", "The models being served (1) and served before (0).",
+          "name=\"" + LabelValue(sc.name()) + "\",version=\"" + LabelValue(sc.version()) +
+              "\",type=\"" + LabelValue(sc.model_type()) + "\",role=\"" +
+              (m == primary_.get() ? "primary" : "canary") + "\"");
     }
-    const std::string where = in.spec.name + ":" + std::to_string(item.position);
-    if (item.oversized) {
-      ++in.rows;
-      Malformed(item,
-                where + ": record of " + std::to_string(item.oversized) + " bytes is over the " +
-                    std::to_string(o_.max_record_bytes) + "-byte limit",
-                &verdicts, i);
-      continue;
-    }
-    Status s;
-    if (item.kind == RecordKind::kJson) {
-      ++in.rows;
-      nlohmann::json j = nlohmann::json::parse(item.text, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded() || !j.is_object()) {
-        Malformed(item, where + ": not a JSON object", &verdicts, i);
-        continue;
-      }
-      const auto& names = in.reader.field_names();
-      json_fields.assign(names.size(), std::string());
-      fields.clear();
-      for (size_t k = 0; k < names.size(); ++k) {
-        auto it = j.find(names[k]);
-        if (it != j.end()) json_fields[k] = FieldText(*it);
-        fields.emplace_back(json_fields[k]);
-      }
-      s = in.reader.AddRow(item.position, fields, &in.table);
-    } else {
-      if (item.text.find_first_of("\r\n") != std::string::npos) {
-        ++in.rows;
-        Malformed(item, where + ": a record must not contain a line break", &verdicts, i);
-        continue;
-      }
-      bool was_header = false;
-      s = ParseCsv(item.text, in.spec.name, CsvOptions{in.reader.schema().delimiter},
-                   [&](size_t, const std::vector<std::string_view>& f) -> Status {
-                     if (!in.reader.planned()) {
-                       if (in.spec.csv_header) {
-                         VIGIL_RETURN_IF_ERROR(in.reader.PlanFromHeader(f));
-                         in.AfterPlan();
-                         in.reader.StartTable(&in.table);
-                         was_header = true;
-                         return Status::Ok();
-                       }
-                       VIGIL_RETURN_IF_ERROR(in.reader.PlanFromCount(item.position, f.size()));
-                       in.AfterPlan();
-                       in.reader.StartTable(&in.table);
-                     }
-                     return in.reader.AddRow(item.position, f, &in.table);
-                   });
-      if (was_header) {
-        header[i] = true;
-        continue;
-      }
-      ++in.rows;
+  }
+  for (auto& [version, gauge] : model_info_) gauge->Set(serving.count(version) ? 1 : 0);
+}
+
+Status Agent::StageModel(std::unique_ptr<ServedModel> m, ModelRole role) {
+  if (m == nullptr && role == ModelRole::kPrimary) {
+    return Status::InvalidArgument("the primary model cannot be removed");
+  }
+  if (m != nullptr) {
+    // The records as this agent parses them must carry every column the model needs.
+    RowReader reader(schema_, "the agent's input", /*require_target=*/false);
+    Status s = reader.PlanFromSchema(/*include_targets=*/false);
+    Table probe;
+    if (s.ok()) {
+      reader.StartTable(&probe);
+      std::vector<float> dense;
+      s = m->scorer.preprocessor().Transform(probe, &dense);
     }
     if (!s.ok()) {
-      Malformed(item, s.message(), &verdicts, i);
-      continue;
+      return Status::InvalidArgument("model " + m->scorer.name() + " " + m->scorer.version() +
+                                     " does not fit this agent's input (" + schema_.format +
+                                     " records): " + s.message());
     }
-    row_of[i] = static_cast<int64_t>(in.table.rows - 1);
-    row_number[i] = in.rows;
-    used.insert(item.input);
+    if (!std::isnan(o_.threshold)) m->scorer.set_threshold(o_.threshold);
   }
+  std::lock_guard<std::mutex> lock(model_mu_);
+  if (role == ModelRole::kPrimary) {
+    staged_primary_ = std::move(m);
+  } else {
+    staged_canary_ = std::move(m);
+    canary_staged_ = true;
+  }
+  any_staged_ = true;
+  return Status::Ok();
+}
+
+void Agent::AdoptStaged() {
+  if (!any_staged_.load()) return;
+  std::lock_guard<std::mutex> lock(model_mu_);
+  auto note = [&](const std::shared_ptr<ServedModel>& m, ModelRole role) {
+    for (const ModelStats& st : stats_) {
+      if (st.version == m->scorer.version() &&
+          st.role == (role == ModelRole::kPrimary ? "primary" : "canary")) {
+        return;
+      }
+    }
+    stats_.push_back(NewStats(*m, role));
+  };
+  if (staged_primary_) {
+    primary_ = std::move(staged_primary_);
+    note(primary_, ModelRole::kPrimary);
+    model_swaps_->Add();
+  }
+  if (canary_staged_) {
+    canary_ = std::move(staged_canary_);
+    canary_staged_ = false;
+    routed_ = 0;
+    if (canary_) note(canary_, ModelRole::kCanary);
+    model_swaps_->Add();
+  }
+  any_staged_ = false;
+  UpdateModelInfo();
+}
+
+// What the steps of Process share for one micro-batch.
+struct Agent::BatchState {
+  std::vector<Item>* batch = nullptr;
+  std::vector<Verdict> verdicts;
+  std::vector<int64_t> row_of;       // input table row, or -1 (malformed or a header)
+  std::vector<uint64_t> row_number;  // the input's record count at this record
+  std::vector<ThreatEvent> events;
+  std::string now_iso;
+};
+
+void Agent::ScoreWith(ServedModel& m, ModelStats* stats, const std::vector<size_t>& items,
+                      BatchState* b) {
+  if (items.empty()) return;
+  std::vector<Item>* batch = b->batch;
+  std::vector<Verdict>& verdicts = b->verdicts;
+  std::vector<int64_t>& row_of = b->row_of;
+  const std::vector<uint64_t>& row_number = b->row_number;
+  std::vector<ThreatEvent>& events = b->events;
+  const std::string& now_iso = b->now_iso;
+  const Scorer& scorer = m.scorer;
+  if (m.column_index.size() < inputs_.size()) m.column_index.resize(inputs_.size());
+  std::set<uint32_t> used;
+  for (size_t i : items) used.insert((*batch)[i].input);
 
   // 2. Preprocess each input's rows, then lay the model inputs out in record order.
   for (uint32_t id : used) {
     InputState& in = *inputs_[id];
-    Status s = scorer_.preprocessor().Transform(in.table, &in.dense);
+    Status s = scorer.preprocessor().Transform(in.table, &in.dense);
     if (!s.ok()) {  // a column the model needs is missing from this input: every row fails
-      for (size_t i = 0; i < n; ++i) {
+      for (size_t i : items) {
         if ((*batch)[i].input == id && row_of[i] >= 0) {
           row_of[i] = -1;
           Malformed((*batch)[i], s.message(), &verdicts, i);
@@ -370,30 +412,32 @@ void Agent::Process(std::vector<Item>* batch) {
       }
       continue;
     }
-    if (in.column_index.empty()) {
-      for (const std::string& c : scorer_.column_names()) {
+    std::vector<int>& column_index = m.column_index[id];
+    if (column_index.empty()) {
+      for (const std::string& c : scorer.column_names()) {
         int k = -1;
         for (size_t t = 0; t < in.table.numeric_names.size() && k < 0; ++t)
           if (in.table.numeric_names[t] == c) k = static_cast<int>(t);
         for (size_t t = 0; t < in.table.categorical_names.size() && k < 0; ++t)
           if (in.table.categorical_names[t] == c)
             k = static_cast<int>(in.table.numeric_names.size() + t);
-        in.column_index.push_back(k);
+        column_index.push_back(k);
       }
     }
   }
-  const size_t d = scorer_.input_dim(), w = scorer_.row_width();
+  const size_t d = scorer.input_dim(), w = scorer.row_width();
   std::vector<size_t> scored_items;
-  x_.resize(n * w);
-  for (size_t i = 0; i < n; ++i) {
+  x_.resize(items.size() * w);
+  for (size_t i : items) {
     if (row_of[i] < 0) continue;
     const InputState& in = *inputs_[(*batch)[i].input];
     const float* f = in.dense.data() + static_cast<size_t>(row_of[i]) * d;
     float* dst = x_.data() + scored_items.size() * w;
-    if (sequences_) {
-      const std::string source =
-          in.table.sources.empty() ? in.spec.name : in.table.sources[static_cast<size_t>(row_of[i])];
-      sequences_->Push(source, f, dst);
+    if (m.sequences) {
+      const std::string source = in.table.sources.empty()
+                                     ? in.spec.name
+                                     : in.table.sources[static_cast<size_t>(row_of[i])];
+      m.sequences->Push(source, f, dst);
     } else {
       std::copy_n(f, d, dst);
     }
@@ -401,14 +445,12 @@ void Agent::Process(std::vector<Item>* batch) {
   }
 
   // 3. Score.
-  parallel_->Score(x_.data(), scored_items.size(), &ws_, &scores_batch_);
+  m.parallel->Score(x_.data(), scored_items.size(), &ws_, &scores_batch_);
   scored_->Add(scored_items.size());
 
   // 4. Verdicts, alerts, threat levels.
-  const auto& classes = scorer_.classes();
+  const auto& classes = scorer.classes();
   const size_t nc = classes.size();
-  std::vector<ThreatEvent> events;
-  const std::string now_iso = IsoNow();
   for (size_t k = 0; k < scored_items.size(); ++k) {
     const size_t i = scored_items[k];
     const Item& item = (*batch)[i];
@@ -419,7 +461,12 @@ void Agent::Process(std::vector<Item>* batch) {
     const float score = scores_batch_.score[k];
     Verdict& v = verdicts[i];
     v.ok = true;
-    v.alert = pred != scorer_.normal_class();
+    v.alert = pred != scorer.normal_class();
+    ++stats->records;
+    if (v.alert) ++stats->alerts;
+    const double rel = scorer.threshold() > 0 ? score / scorer.threshold() : score;
+    const size_t last = ModelStats::kScoreBins - 1;
+    ++stats->histogram[!(rel > 0) ? 0 : rel >= 0.1 * last ? last : static_cast<size_t>(rel * 10)];
     std::string& s = v.json;
     s = "{\"row\":" + std::to_string(row_number[i]);
     if (!t.ids.empty()) {
@@ -440,6 +487,8 @@ void Agent::Process(std::vector<Item>* batch) {
       }
       s += '}';
     }
+    s += ",\"version\":";
+    AppendJsonString(&s, scorer.version());
     s += ",\"input\":";
     AppendJsonString(&s, in.spec.name);
     s += ",\"position\":" + std::to_string(item.position) + "}";
@@ -516,11 +565,11 @@ void Agent::Process(std::vector<Item>* batch) {
     a += ",\"score\":";
     AppendJsonFloat(&a, score);
     a += ",\"threshold\":";
-    AppendJsonNumber(&a, scorer_.threshold());
+    AppendJsonNumber(&a, scorer.threshold());
     a += ",\"model\":";
-    AppendJsonString(&a, scorer_.name());
+    AppendJsonString(&a, scorer.name());
     a += ",\"version\":";
-    AppendJsonString(&a, scorer_.version());
+    AppendJsonString(&a, scorer.version());
     if (!scores_batch_.probs.empty()) {
       a += ",\"probabilities\":{";
       for (size_t c = 0; c < nc; ++c) {
@@ -532,13 +581,14 @@ void Agent::Process(std::vector<Item>* batch) {
       a += '}';
     }
     a += ",\"reasons\":[";
-    std::vector<Reason> reasons = scorer_.Explain(x_.data() + k * w, o_.explain_top, &ws_);
+    const std::vector<int>& column_index = m.column_index[item.input];
+    std::vector<Reason> reasons = scorer.Explain(x_.data() + k * w, o_.explain_top, &ws_);
     for (size_t q = 0; q < reasons.size(); ++q) {
       const Reason& rs = reasons[q];
       if (q > 0) a += ',';
       a += "{\"feature\":";
-      AppendJsonString(&a, scorer_.column_names()[rs.column]);
-      const int col = in.column_index.empty() ? -1 : in.column_index[rs.column];
+      AppendJsonString(&a, scorer.column_names()[rs.column]);
+      const int col = column_index.empty() ? -1 : column_index[rs.column];
       if (col >= 0) {
         a += ",\"value\":";
         const auto nn = static_cast<int>(t.numeric_names.size());
@@ -561,7 +611,130 @@ void Agent::Process(std::vector<Item>* batch) {
       sources_->Set(static_cast<double>(threat_.hosts()));
     }
   }
-  Emit(events);
+}
+
+void Agent::Process(std::vector<Item>* batch) {
+  const auto start = Clock::now();
+  const size_t n = batch->size();
+  BatchState b;
+  b.batch = batch;
+  b.verdicts.resize(n);
+  b.row_of.assign(n, -1);
+  b.row_number.assign(n, 0);
+  b.now_iso = IsoNow();
+  std::vector<Verdict>& verdicts = b.verdicts;
+  std::vector<int64_t>& row_of = b.row_of;
+  std::vector<uint64_t>& row_number = b.row_number;
+  std::vector<bool> header(n, false), touched(inputs_.size(), false);
+  std::vector<std::string> json_fields;
+  std::vector<std::string_view> fields;
+  (void)fields;
+
+  // 1. Parse each record into its input's table.
+  for (size_t i = 0; i < n; ++i) {
+    Item& item = (*batch)[i];
+    InputState& in = *inputs_[item.input];
+    if (!touched[item.input]) {
+      touched[item.input] = true;
+      if (in.reader.planned()) in.reader.StartTable(&in.table);
+    }
+    const std::string where = in.spec.name + ":" + std::to_string(item.position);
+    if (item.oversized) {
+      ++in.rows;
+      Malformed(item,
+                where + ": record of " + std::to_string(item.oversized) + " bytes is over the " +
+                    std::to_string(o_.max_record_bytes) + "-byte limit",
+                &verdicts, i);
+      continue;
+    }
+    Status s;
+    if (item.kind == RecordKind::kJson) {
+      ++in.rows;
+      nlohmann::json j = nlohmann::json::parse(item.text, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) {
+        Malformed(item, where + ": not a JSON object", &verdicts, i);
+        continue;
+      }
+      const auto& names = in.reader.field_names();
+      json_fields.assign(names.size(), std::string());
+      fields.clear();
+      for (size_t k = 0; k < names.size(); ++k) {
+        auto it = j.find(names[k]);
+        if (it != j.end()) json_fields[k] = FieldText(*it);
+        fields.emplace_back(json_fields[k]);
+      }
+      s = in.reader.AddRow(item.position, fields, &in.table);
+    } else {
+      if (item.text.find_first_of("\r\n") != std::string::npos) {
+        ++in.rows;
+        Malformed(item, where + ": a record must not contain a line break", &verdicts, i);
+        continue;
+      }
+      bool was_header = false;
+      s = ParseCsv(item.text, in.spec.name, CsvOptions{in.reader.schema().delimiter},
+                   [&](size_t, const std::vector<std::string_view>& f) -> Status {
+                     if (!in.reader.planned()) {
+                       if (in.spec.csv_header) {
+                         VIGIL_RETURN_IF_ERROR(in.reader.PlanFromHeader(f));
+                         in.AfterPlan();
+                         in.reader.StartTable(&in.table);
+                         was_header = true;
+                         return Status::Ok();
+                       }
+                       VIGIL_RETURN_IF_ERROR(in.reader.PlanFromCount(item.position, f.size()));
+                       in.AfterPlan();
+                       in.reader.StartTable(&in.table);
+                     }
+                     return in.reader.AddRow(item.position, f, &in.table);
+                   });
+      if (was_header) {
+        header[i] = true;
+        continue;
+      }
+      ++in.rows;
+    }
+    if (!s.ok()) {
+      Malformed(item, s.message(), &verdicts, i);
+      continue;
+    }
+    row_of[i] = static_cast<int64_t>(in.table.rows - 1);
+    row_number[i] = in.rows;
+  }
+
+  // 2-4. Score each parsed record with the primary model, or the canary for its share.
+  std::vector<size_t> for_primary, for_canary;
+  for (size_t i = 0; i < n; ++i) {
+    if (row_of[i] < 0) continue;
+    if (canary_ && o_.canary_share > 0) {
+      // Bresenham: after k records, floor(k * share) went to the canary.
+      const auto before = static_cast<uint64_t>(static_cast<double>(routed_) * o_.canary_share);
+      ++routed_;
+      const auto after = static_cast<uint64_t>(static_cast<double>(routed_) * o_.canary_share);
+      if (after > before) {
+        for_canary.push_back(i);
+        continue;
+      }
+    }
+    for_primary.push_back(i);
+  }
+  ModelStats delta_primary, delta_canary;
+  ScoreWith(*primary_, &delta_primary, for_primary, &b);
+  if (!for_canary.empty()) ScoreWith(*canary_, &delta_canary, for_canary, &b);
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    for (ModelStats& st : stats_) {
+      const ModelStats* d = nullptr;
+      if (st.role == "primary" && st.version == primary_->scorer.version()) d = &delta_primary;
+      if (canary_ && st.role == "canary" && st.version == canary_->scorer.version())
+        d = &delta_canary;
+      if (d == nullptr) continue;
+      st.records += d->records;
+      st.alerts += d->alerts;
+      for (size_t q = 0; q < ModelStats::kScoreBins; ++q) st.histogram[q] += d->histogram[q];
+    }
+  }
+
+  Emit(b.events);
 
   // 5. Flush, then tell the waiting replies (a NATS reply acknowledges here).
   Status outputs = output_status_;
@@ -590,9 +763,9 @@ void Agent::Process(std::vector<Item>* batch) {
 Status Agent::Run() {
   auto last_sweep = Clock::now();
   while (true) {
-    std::vector<Item> batch = queue_.PopBatch(o_.batch_max,
-                                              std::chrono::microseconds(o_.batch_wait_us),
-                                              std::chrono::milliseconds(500));
+    AdoptStaged();
+    std::vector<Item> batch = queue_.PopBatch(
+        o_.batch_max, std::chrono::microseconds(o_.batch_wait_us), std::chrono::milliseconds(500));
     if (!batch.empty()) Process(&batch);
     const auto now = Clock::now();
     if (now - last_sweep >= std::chrono::seconds(1)) {

@@ -13,6 +13,16 @@
 // BatchDone() after each batch, when the batch's outputs are flushed: the NATS input acknowledges
 // there, so a crash never loses an acknowledged record.
 //
+// Models: the agent serves a primary model and, optionally, a canary that scores a fixed share of
+// the records (every record is scored by exactly one of them). StageModel hands it a new model
+// (from a registry subscription or a watched directory: stream/model_source.h); the scoring
+// thread adopts it between micro-batches, so no record is dropped or scored twice around a swap,
+// and every score line and alert names the version that scored it ("version"). A staged model
+// must fit the agent's input: its preprocessing must find every column it needs in the records as
+// the agent parses them (the schema fixed at start), or StageModel refuses it. Sequence (lstm)
+// state starts afresh with a new model. Per-version counts and score histograms (ModelStats) feed
+// the canary reports a registry collects.
+//
 // Inputs are registered first (AddInput) and each gets its own parsing state: CSV inputs with a
 // header take their first record as the header; JSON and headerless CSV inputs follow the schema.
 // Submit blocks while the queue is full (backpressure). Run() scores until Stop() and the queue is
@@ -24,6 +34,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,7 +57,7 @@ struct Verdict {
   bool ok = false;     // false: malformed (error says why)
   bool alert = false;  // the record raised an alert
   std::string error;
-  std::string json;   // the score line (ok) or {"error":..., "position":...}
+  std::string json;        // the score line (ok) or {"error":..., "position":...}
   std::string alert_json;  // the alert (alert)
 };
 
@@ -81,10 +92,40 @@ struct Item {
   std::chrono::steady_clock::time_point enqueued;
 };
 
+// A model as the agent serves it: the scorer and the state scoring with it keeps. Build it off the
+// scoring thread with MakeServedModel (which also warms it up) and hand it to StageModel.
+struct ServedModel {
+  Scorer scorer;
+  std::string origin;            // where it came from: a path, "registry URL model/channel", a dir
+  int64_t registry_version = 0;  // the registry's version number (0: not from a registry)
+  std::string channel;           // the registry channel followed ("" otherwise)
+  std::unique_ptr<ParallelScorer> parallel;
+  std::unique_ptr<SequenceState> sequences;
+  std::vector<std::vector<int>> column_index;  // per input: scorer column -> table column
+
+  explicit ServedModel(Scorer s) : scorer(std::move(s)) {}
+};
+
+enum class ModelRole { kPrimary, kCanary };
+
+// What one model version has scored since the agent started (cumulative). The histogram counts
+// score / threshold in kScoreBins bins of width 0.1 (the last one open-ended: >= 2.0), so agents'
+// reports add up and compare across versions whatever the model family.
+struct ModelStats {
+  static constexpr size_t kScoreBins = 21;
+  std::string name, version, role;  // role: "primary" or "canary"
+  std::string sha256;               // the bundle file's
+  int64_t registry_version = 0;
+  std::string channel;
+  double threshold = 0;
+  uint64_t records = 0, alerts = 0;
+  std::vector<uint64_t> histogram = std::vector<uint64_t>(kScoreBins, 0);
+};
+
 struct AgentOptions {
   std::string model;
-  std::string format;  // empty: the bundle's schema
-  std::string schema;  // TOML schema for format csv
+  std::string format;      // empty: the bundle's schema
+  std::string schema;      // TOML schema for format csv
   double threshold = NAN;  // NaN: the bundle's
   size_t batch_max = 256;
   int64_t batch_wait_us = 1000;
@@ -101,17 +142,25 @@ struct AgentOptions {
   ThreatOptions threat;
   std::vector<ActionConfig> actions;
   bool dry_run = false;
+  double canary_share = 0;  // share of records the canary model scores, once one is staged
 };
 
+// Loads nothing: wraps a scorer for serving with `threads` scoring threads and `max_sources`
+// sequence histories, and runs it once on zeros so its first real batch is not the slow one.
+std::unique_ptr<ServedModel> MakeServedModel(Scorer scorer, int threads, size_t max_sources);
+
 struct InputSpec {
-  std::string name;                  // for messages and outputs ("file.csv", "http", "nats:S")
+  std::string name;  // for messages and outputs ("file.csv", "http", "nats:S")
   RecordKind kind = RecordKind::kCsv;
-  bool csv_header = false;           // CSV: the first record is a header
+  bool csv_header = false;  // CSV: the first record is a header
 };
 
 class Agent {
  public:
-  static Result<std::unique_ptr<Agent>> Create(const AgentOptions& options);
+  // Loads options.model, or serves `initial` when given (a registry or directory subscription's
+  // first model; options.model is then ignored).
+  static Result<std::unique_ptr<Agent>> Create(const AgentOptions& options,
+                                               std::unique_ptr<ServedModel> initial = nullptr);
   ~Agent();
 
   // Registers an input; returns its id for Item::input. Call before Run.
@@ -125,7 +174,15 @@ class Agent {
   bool stopping() const;
 
   void SetPublisher(Publisher* p) { publisher_ = p; }
-  const Scorer& scorer() const { return scorer_; }
+  // The model serving `role` (null: no canary). Thread-safe; the snapshot stays valid while held.
+  std::shared_ptr<const ServedModel> model(ModelRole role = ModelRole::kPrimary) const;
+  // The schema records are parsed with (fixed for the agent's life).
+  const Schema& schema() const { return schema_; }
+  // Checks that `m` fits the agent's input (see above), then queues it to replace the model of
+  // `role` before the next micro-batch. A null canary removes the canary. Thread-safe.
+  Status StageModel(std::unique_ptr<ServedModel> m, ModelRole role);
+  // Per-version statistics (thread-safe snapshot), primary's versions first.
+  std::vector<ModelStats> Stats() const;
   const AgentOptions& options() const { return o_; }
   Metrics& metrics() { return metrics_; }
   // Snapshot of the threat tracker's top hosts (thread-safe).
@@ -137,9 +194,15 @@ class Agent {
 
  private:
   struct InputState;
-  Agent(const AgentOptions& o, Scorer scorer);
+  Agent(const AgentOptions& o, std::unique_ptr<ServedModel> model);
   Status OpenOutputs();
+  void AdoptStaged();
+  void UpdateModelInfo();
   void Process(std::vector<Item>* batch);
+  // Steps 2-4 of Process for the parsed records `items` of the batch, with model m.
+  struct BatchState;
+  void ScoreWith(ServedModel& m, ModelStats* stats, const std::vector<size_t>& items,
+                 BatchState* b);
   void Malformed(const Item& item, const std::string& error, std::vector<Verdict>* verdicts,
                  size_t slot);
   Status Write(FILE* f, const std::string& line);
@@ -147,12 +210,20 @@ class Agent {
   void Emit(const std::vector<ThreatEvent>& events);
 
   AgentOptions o_;
-  Scorer scorer_;
+  // The models: owned by the scoring thread; readers elsewhere take snapshots under model_mu_.
+  std::shared_ptr<ServedModel> primary_, canary_;
+  mutable std::mutex model_mu_;
+  std::shared_ptr<ServedModel> staged_primary_, staged_canary_;
+  bool canary_staged_ = false;  // staged_canary_ (possibly null) is waiting
+  std::atomic<bool> any_staged_{false};
+  uint64_t routed_ = 0;  // records routed since the canary came (the share is kept exactly)
+  std::vector<ModelStats> stats_;  // guarded by model_mu_
+  Counter* model_swaps_ = nullptr;
+  std::map<std::string, Gauge*> model_info_;  // by version
   Schema schema_;  // how records are parsed: the bundle's schema, or --format/--schema
   Metrics metrics_;
   RecordQueue<Item> queue_;
   std::vector<std::unique_ptr<InputState>> inputs_;
-  std::unique_ptr<SequenceState> sequences_;
   std::mutex threat_mu_;
   ThreatTracker threat_;
   std::unique_ptr<ActionRunner> actions_;
@@ -162,7 +233,6 @@ class Agent {
   Status output_status_;
   std::atomic<bool> stop_{false};
 
-  std::unique_ptr<ParallelScorer> parallel_;
   // Scratch, reused across batches.
   Workspace ws_;
   ScoreBatch scores_batch_;

@@ -16,8 +16,9 @@ uint32_t AddCaptureInput(Agent* agent, const CaptureOptions& o) {
 
 Status RunCaptureSource(Agent* agent, uint32_t input, const CaptureOptions& o,
                         const std::atomic<bool>* stop) {
-  Result<std::unique_ptr<PcapSource>> source =
-      o.pcap.empty() ? PcapSource::OpenLive(o.interface, o.bpf) : PcapSource::OpenFile(o.pcap, o.bpf);
+  Result<std::unique_ptr<PcapSource>> source = o.pcap.empty()
+                                                   ? PcapSource::OpenLive(o.interface, o.bpf)
+                                                   : PcapSource::OpenFile(o.pcap, o.bpf);
   if (!source.ok()) return source.status();
   Metrics& m = agent->metrics();
   Counter* frames = m.AddCounter("vigil_agent_capture_frames_total", "Frames captured.");

@@ -80,6 +80,34 @@ Status ApplyAgentToml(const std::string& path, AgentConfig* c) {
       {"ack_wait_s", Bind(&n.ack_wait_s)},
       {"fetch", Bind(&n.fetch)},
       {"max_ack_pending", Bind(&n.max_ack_pending)},
+      {"registry", Bind(&c->models.registry)},
+      {"name", Bind(&c->models.name)},
+      {"channel", Bind(&c->models.channel)},
+      {"canary_channel", Bind(&c->models.canary_channel)},
+      {"canary_share", Bind(&a.canary_share)},
+      {"model_dir", Bind(&c->models.model_dir)},
+      {"cache_dir", Bind(&c->models.cache_dir)},
+      {"token_file", Bind(&c->token_file)},
+      {"ca_file", Bind(&c->models.ca_file)},
+      {"require_signature", Bind(&c->models.require_signature)},
+      {"report_interval_s", Bind(&c->models.report_s)},
+      {"agent_id", Bind(&c->models.agent_id)},
+      {"trusted_key",
+       [c](const toml::node& node) {
+         if (auto s = node.value<std::string>()) {
+           c->models.trusted_keys = {*s};
+           return true;
+         }
+         const toml::array* arr = node.as_array();
+         if (arr == nullptr) return false;
+         c->models.trusted_keys.clear();
+         for (const auto& e : *arr) {
+           auto s = e.value<std::string>();
+           if (!s) return false;
+           c->models.trusted_keys.push_back(*s);
+         }
+         return true;
+       }},
       {"input",
        [c](const toml::node& node) {
          if (auto s = node.value<std::string>()) {

@@ -17,10 +17,9 @@ using Clock = std::chrono::steady_clock;
 
 class LineReader {
  public:
-  LineReader(Agent* agent, uint32_t input, const FileSourceOptions& o, std::atomic<uint64_t>* lines)
-      : agent_(agent), input_(input), o_(o), lines_(lines) {}
+  LineReader(const FileSourceOptions& o, const LineSink& sink) : o_(o), sink_(sink) {}
 
-  // Consumes a chunk; returns false when the agent stopped taking records.
+  // Consumes a chunk; returns false when the consumer stopped taking lines.
   bool Feed(const char* p, size_t n) {
     for (size_t i = 0; i < n;) {
       const char* nl = static_cast<const char*>(std::memchr(p + i, '\n', n - i));
@@ -43,7 +42,8 @@ class LineReader {
     constexpr size_t kKeep = 64 << 10;  // of an oversized line, for the dead-letter output
     const uint64_t before = line_bytes_;
     line_bytes_ += n;
-    if (before < o_.max_record_bytes) line_.append(p, std::min<uint64_t>(n, o_.max_record_bytes - before));
+    if (before < o_.max_record_bytes)
+      line_.append(p, std::min<uint64_t>(n, o_.max_record_bytes - before));
     if (line_bytes_ > o_.max_record_bytes && line_.size() > kKeep) line_.resize(kKeep);
   }
 
@@ -61,21 +61,12 @@ class LineReader {
                                     std::chrono::duration<double>(sent_ / o_.rate));
       std::this_thread::sleep_until(due);
     }
-    Item item;
-    item.kind = o_.kind;
-    item.input = input_;
-    item.position = line_no_;
-    if (bytes > o_.max_record_bytes) item.oversized = bytes;
-    item.text = std::move(text);
     ++sent_;
-    if (lines_ != nullptr) lines_->fetch_add(1);
-    return agent_->Submit(std::move(item));
+    return sink_(line_no_, std::move(text), bytes > o_.max_record_bytes ? bytes : 0);
   }
 
-  Agent* agent_;
-  uint32_t input_;
   const FileSourceOptions& o_;
-  std::atomic<uint64_t>* lines_;
+  const LineSink& sink_;
   std::string line_;
   uint64_t line_bytes_ = 0, line_no_ = 0, sent_ = 0;
   Clock::time_point start_ = Clock::now();
@@ -85,6 +76,21 @@ class LineReader {
 
 Status RunFileSource(Agent* agent, uint32_t input, const FileSourceOptions& o,
                      const std::atomic<bool>* stop, std::atomic<uint64_t>* lines) {
+  LineSink sink = [&](uint64_t line_no, std::string&& text, uint64_t oversized) {
+    Item item;
+    item.kind = o.kind;
+    item.input = input;
+    item.position = line_no;
+    item.oversized = oversized;
+    item.text = std::move(text);
+    if (lines != nullptr) lines->fetch_add(1);
+    return agent->Submit(std::move(item));
+  };
+  return TailLines(o, [&] { return stop->load() || agent->stopping(); }, sink);
+}
+
+Status TailLines(const FileSourceOptions& o, const std::function<bool()>& stopped,
+                 const LineSink& sink) {
   const bool is_stdin = o.path == "-";
   int fd = is_stdin ? 0 : ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IOError(o.path + ": cannot open: " + std::strerror(errno));
@@ -92,9 +98,8 @@ Status RunFileSource(Agent* agent, uint32_t input, const FileSourceOptions& o,
   fstat(fd, &st);
   ino_t inode = st.st_ino;
   off_t offset = 0;
-  LineReader reader(agent, input, o, lines);
+  LineReader reader(o, sink);
   std::vector<char> buf(1 << 16);
-  auto stopped = [&] { return stop->load() || agent->stopping(); };
   Status result;
   while (!stopped()) {
     pollfd p{fd, POLLIN, 0};

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -31,5 +32,13 @@ struct FileSourceOptions {
 // Records read so far are reported in *lines (for progress and tests).
 Status RunFileSource(Agent* agent, uint32_t input, const FileSourceOptions& o,
                      const std::atomic<bool>* stop, std::atomic<uint64_t>* lines = nullptr);
+
+// The same reading for any consumer (the log ingest tails files with it; `kind` is unused): each
+// non-empty line goes to `sink` with its physical line number and, for a line over
+// max_record_bytes, its full size (else 0); the sink returns false to stop reading. Returns when
+// the input ends (not following), when `stopped` returns true, or when the sink refuses a line.
+using LineSink = std::function<bool(uint64_t line_no, std::string&& text, uint64_t oversized)>;
+Status TailLines(const FileSourceOptions& o, const std::function<bool()>& stopped,
+                 const LineSink& sink);
 
 }  // namespace vigil

@@ -1,11 +1,11 @@
 #include "stream/http_api.h"
 
-#include <nlohmann/json.hpp>
-
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "core/json_text.h"
+#include "stream/metrics_ingest.h"
 
 namespace vigil {
 namespace {
@@ -29,8 +29,8 @@ class HttpReply : public Reply {
   void Abandon(size_t from) {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = from; i < results_.size(); ++i) {
-      results_[i] = "{\"error\":\"the agent is shutting down\",\"position\":" +
-                    std::to_string(i) + "}";
+      results_[i] =
+          "{\"error\":\"the agent is shutting down\",\"position\":" + std::to_string(i) + "}";
       --remaining_;
     }
   }
@@ -75,15 +75,31 @@ HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t m
     res.set_content(agent_->metrics().Render(), "text/plain; version=0.0.4");
   });
   server_.Get("/v1/model", [this](const httplib::Request&, httplib::Response& res) {
-    const Scorer& s = agent_->scorer();
-    nlohmann::json j = {{"name", s.name()},
-                        {"version", s.version()},
-                        {"sha256", s.bundle().sha256},
-                        {"type", s.model_type()},
-                        {"classes", s.classes()},
-                        {"threshold", s.threshold()}};
-    const auto& md = s.bundle().metadata;
-    if (md.contains("metrics")) j["metrics"] = md["metrics"];
+    auto describe = [](const ServedModel& m) {
+      const Scorer& s = m.scorer;
+      nlohmann::json j = {
+          {"name", s.name()},       {"version", s.version()}, {"sha256", s.bundle().sha256},
+          {"type", s.model_type()}, {"classes", s.classes()}, {"threshold", s.threshold()},
+          {"origin", m.origin}};
+      if (m.registry_version > 0) j["registry_version"] = m.registry_version;
+      if (!m.channel.empty()) j["channel"] = m.channel;
+      const auto& md = s.bundle().metadata;
+      if (md.contains("metrics")) j["metrics"] = md["metrics"];
+      return j;
+    };
+    nlohmann::json j = describe(*agent_->model());
+    if (auto canary = agent_->model(ModelRole::kCanary)) {
+      j["canary"] = describe(*canary);
+      j["canary"]["share"] = agent_->options().canary_share;
+    }
+    nlohmann::json stats = nlohmann::json::array();
+    for (const ModelStats& st : agent_->Stats()) {
+      stats.push_back({{"version", st.version},
+                       {"role", st.role},
+                       {"records", st.records},
+                       {"alerts", st.alerts}});
+    }
+    j["served"] = stats;
     res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
   });
@@ -109,16 +125,15 @@ HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t m
     body += "]}";
     res.set_content(body, "application/json");
   });
-  server_.Post("/v1/score", [this](const httplib::Request& req, httplib::Response& res) {
-    Score(req, res);
-  });
+  server_.Post("/v1/score",
+               [this](const httplib::Request& req, httplib::Response& res) { Score(req, res); });
   server_.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                   std::exception_ptr) {
-    JsonError(res, 500, "internal error");
-  });
+                                   std::exception_ptr) { JsonError(res, 500, "internal error"); });
 }
 
 HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::AddMetricsIngest(MetricsIngest* ingest) { ingest->RegisterHttp(&server_); }
 
 Result<int> HttpApi::Start(const ListenAddress& addr, const ServerLimits& limits) {
   HardenServer(&server_, limits);
@@ -151,8 +166,9 @@ void HttpApi::Score(const httplib::Request& req, httplib::Response& res) {
   }
   if (body.size() > max_records_) {
     requests_bad_->Add();
-    return JsonError(res, 413, "too many records in one request: " + std::to_string(body.size()) +
-                                   " (limit " + std::to_string(max_records_) + ")");
+    return JsonError(res, 413,
+                     "too many records in one request: " + std::to_string(body.size()) +
+                         " (limit " + std::to_string(max_records_) + ")");
   }
   auto reply = std::make_shared<HttpReply>(body.size());
   for (size_t i = 0; i < body.size(); ++i) {
@@ -181,11 +197,11 @@ void HttpApi::Score(const httplib::Request& req, httplib::Response& res) {
     return JsonError(res, 504, "scoring did not finish within 60 s");
   }
   requests_ok_->Add();
-  const Scorer& s = agent_->scorer();
+  const auto model = agent_->model();
   std::string out = "{\"model\":";
-  AppendJsonString(&out, s.name());
+  AppendJsonString(&out, model->scorer.name());
   out += ",\"version\":";
-  AppendJsonString(&out, s.version());
+  AppendJsonString(&out, model->scorer.version());
   out += ",\"results\":[";
   const auto& results = reply->results();
   for (size_t i = 0; i < results.size(); ++i) {

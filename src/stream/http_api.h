@@ -26,6 +26,8 @@
 
 namespace vigil {
 
+class MetricsIngest;
+
 class HttpApi {
  public:
   // `json_input` and `csv_input` are the agent inputs the API's records are submitted as.
@@ -36,6 +38,8 @@ class HttpApi {
   Result<int> Start(const ListenAddress& addr, const ServerLimits& limits);
   void Stop();
   void SetReady(bool ready) { ready_.store(ready); }
+  // Also serves InfluxDB line protocol (POST /write, /ping, /query) into `ingest`; before Start.
+  void AddMetricsIngest(MetricsIngest* ingest);
 
  private:
   void Score(const httplib::Request& req, httplib::Response& res);

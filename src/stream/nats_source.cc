@@ -1,9 +1,8 @@
 #include "stream/nats_source.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -37,7 +36,8 @@ class NatsSource::Pub : public Publisher {
     po.MaxWait = 10000;
     natsStatus s = js_PublishAsyncComplete(js_, &po);
     const uint64_t failed = failures_.exchange(0);
-    if (s != NATS_OK) return Status::IOError("NATS: publications not acknowledged: " + NatsError(s));
+    if (s != NATS_OK)
+      return Status::IOError("NATS: publications not acknowledged: " + NatsError(s));
     if (failed > 0) {
       std::lock_guard<std::mutex> lock(mu_);
       return Status::IOError("NATS: " + std::to_string(failed) +
@@ -57,8 +57,8 @@ class NatsSource::Pub : public Publisher {
  private:
   void Publish(const std::string& subject, const std::string& data) {
     if (subject.empty()) return;
-    natsStatus s = js_PublishAsync(js_, subject.c_str(), data.data(),
-                                   static_cast<int>(data.size()), nullptr);
+    natsStatus s =
+        js_PublishAsync(js_, subject.c_str(), data.data(), static_cast<int>(data.size()), nullptr);
     ++published_;
     if (s != NATS_OK) {
       failures_.fetch_add(1);
@@ -181,8 +181,10 @@ Status NatsSource::CheckSubject(const std::string& subject, const char* what) {
   natsStatus s = natsConnection_Request(&reply, nc_, "$JS.API.STREAM.NAMES", req.data(),
                                         static_cast<int>(req.size()), 5000);
   if (s != NATS_OK) {
-    return Status::IOError("NATS: cannot list JetStream streams (is JetStream enabled? start "
-                           "nats-server with -js): " + NatsError(s));
+    return Status::IOError(
+        "NATS: cannot list JetStream streams (is JetStream enabled? start "
+        "nats-server with -js): " +
+        NatsError(s));
   }
   nlohmann::json j = nlohmann::json::parse(
       std::string(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply))),
@@ -260,8 +262,7 @@ Status NatsSource::Open() {
   s = js_PullSubscribe(&sub_, js_, o_.subject.empty() ? nullptr : o_.subject.c_str(),
                        o_.consumer.c_str(), nullptr, &so, &err);
   if (s != NATS_OK) {
-    return Status::IOError("NATS: cannot bind to consumer '" + o_.consumer + "': " +
-                           NatsError(s));
+    return Status::IOError("NATS: cannot bind to consumer '" + o_.consumer + "': " + NatsError(s));
   }
   const std::string name = "nats:" + o_.stream;
   json_input_ = agent_->AddInput({name, RecordKind::kJson, false});

@@ -5,8 +5,8 @@
 #include <httplib.h>
 
 #include <filesystem>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "core/file.h"

@@ -37,8 +37,8 @@ const char* ThreatLevelName(ThreatLevel l) {
 }
 
 bool ParseThreatLevel(const std::string& name, ThreatLevel* l) {
-  for (ThreatLevel v : {ThreatLevel::kLow, ThreatLevel::kElevated, ThreatLevel::kHigh,
-                        ThreatLevel::kCritical}) {
+  for (ThreatLevel v :
+       {ThreatLevel::kLow, ThreatLevel::kElevated, ThreatLevel::kHigh, ThreatLevel::kCritical}) {
     if (name == ThreatLevelName(v)) return *l = v, true;
   }
   return false;
@@ -134,7 +134,8 @@ std::vector<std::pair<std::string, double>> ThreatTracker::Top(size_t n) const {
     Decay(&c, clock_);
     all.emplace_back(c.name, c.value);
   }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   if (all.size() > n) all.resize(n);
   return all;
 }
@@ -143,8 +144,8 @@ std::vector<std::pair<std::string, double>> ThreatTracker::Top(size_t n) const {
 
 ActionRunner::ActionRunner(std::vector<ActionConfig> actions, bool dry_run, Metrics* metrics)
     : actions_(std::move(actions)), dry_run_(dry_run), recent_(actions_.size()) {
-  ran_ = metrics->AddCounter("vigil_agent_actions_total", "Actions run, by result.",
-                             "result=\"ok\"");
+  ran_ =
+      metrics->AddCounter("vigil_agent_actions_total", "Actions run, by result.", "result=\"ok\"");
   failed_ = metrics->AddCounter("vigil_agent_actions_total", "Actions run, by result.",
                                 "result=\"failed\"");
   limited_ = metrics->AddCounter("vigil_agent_actions_total", "Actions run, by result.",

@@ -7,8 +7,8 @@
 // level is returned as a ThreatEvent. Time is the records' own time where they have one (a replay
 // of old data decays in data time), else the wall clock; Sweep() advances it by the wall-clock time
 // since the last update so idle hosts calm down. At most max_hosts are tracked (the least recently
-// updated host is forgotten beyond that, counted in evicted()). Not thread-safe (the agent's scoring
-// thread owns it).
+// updated host is forgotten beyond that, counted in evicted()). Not thread-safe (the agent's
+// scoring thread owns it).
 //
 // ActionRunner runs the configured action when a host enters a level: a command (run with
 // /bin/sh -c; the event reaches it in environment variables VIGIL_HOST, VIGIL_LEVEL,

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -10,6 +11,15 @@
 #include "core/toml_get.h"
 
 namespace vigil {
+
+double TrainConfig::LearningRateAt(int64_t epoch) const {
+  const double e = static_cast<double>(epoch);
+  if (lr_schedule == "cosine")
+    return lr * 0.5 * (1 + std::cos(M_PI * e / static_cast<double>(epochs)));
+  if (lr_schedule == "step")
+    return lr * std::pow(lr_gamma, std::floor(e / static_cast<double>(lr_step)));
+  return lr;
+}
 
 Status TrainConfig::Validate() const {
   auto one_of = [](const std::string& v, std::initializer_list<const char*> allowed) {
@@ -69,6 +79,7 @@ Status TrainConfig::Validate() const {
         "--numeric-bins must be in [0, 64], or -1 for the data set's default");
   if (stop_after < 0) return Status::InvalidArgument("--stop-after must be >= 0");
   if (threads < 0) return Status::InvalidArgument("--threads must be >= 0");
+  if (bucket_kb < 4) return Status::InvalidArgument("--bucket-kb must be at least 4");
   if (lr_step < 1 || !(lr_gamma > 0 && lr_gamma <= 1))
     return Status::InvalidArgument("--lr-step must be >= 1 and --lr-gamma in (0, 1]");
   return Status::Ok();

@@ -63,9 +63,21 @@ struct TrainConfig {
   // `resume` continues from; not part of the run's identity.
   int64_t stop_after = 0;
   bool quiet = false;
+  // Data-parallel training (train/rendezvous.h, train/distributed.h): unset flags defer to the
+  // environment (torchrun, Slurm). Not part of the run's identity, so a checkpoint written with
+  // one world size continues with another.
+  int rank = -1;
+  int world_size = 0;
+  std::string master;               // ADDR:PORT of rank 0's rendezvous store
+  std::string dist_iface;           // network interface for Gloo (else $GLOO_SOCKET_IFNAME)
+  double dist_timeout = 30;         // seconds a collective waits for a silent peer
+  double rendezvous_timeout = 300;  // seconds to wait for every rank to join
+  int64_t bucket_kb = 256;          // gradient all-reduce bucket size
 
   Status Validate() const;
   nlohmann::json ToJson() const;
+  // The learning rate of `epoch` (0-based) under lr_schedule.
+  double LearningRateAt(int64_t epoch) const;
 };
 
 // Replaces the "model's default" values by what they mean for this model and data set, so the

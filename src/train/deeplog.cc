@@ -15,28 +15,11 @@
 
 #include "core/progress.h"
 #include "core/sha256.h"
+#include "model/tensor_io.h"
 #include "train/scoring.h"
 
 namespace vigil {
 namespace {
-
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-double LearningRate(const TrainConfig& c, int64_t epoch) {
-  if (c.lr_schedule == "cosine") {
-    return c.lr * 0.5 *
-           (1 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(c.epochs)));
-  }
-  if (c.lr_schedule == "step")
-    return c.lr * std::pow(c.lr_gamma,
-                           std::floor(static_cast<double>(epoch) / static_cast<double>(c.lr_step)));
-  return c.lr;
-}
 
 // The distinct (window, next symbol) pairs of some sessions, each weighted by its count.
 struct PairSet {
@@ -71,18 +54,6 @@ PairSet CollectPairs(const std::vector<std::vector<int64_t>>& encoded, int64_t h
   out.targets = torch::tensor(targets, torch::kInt64);
   out.weights = torch::tensor(weights, torch::kFloat32);
   return out;
-}
-
-std::vector<torch::Tensor> CloneParams(DeepLogNet& net) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : net->parameters()) out.push_back(p.detach().clone());
-  return out;
-}
-
-void RestoreParams(DeepLogNet& net, const std::vector<torch::Tensor>& saved) {
-  torch::NoGradGuard no_grad;
-  auto params = net->parameters();
-  for (size_t i = 0; i < params.size() && i < saved.size(); ++i) params[i].copy_(saved[i]);
 }
 
 }  // namespace
@@ -191,7 +162,7 @@ Result<TrainSummary> TrainDeepLog(const TrainConfig& given) {
         " validation sessions, " + std::to_string(vocab.keys().size()) + " keys, h " +
         std::to_string(spec.window) + ", " + std::to_string(torch::get_num_threads()) + " threads");
   }
-  std::vector<torch::Tensor> best = CloneParams(net);
+  std::vector<torch::Tensor> best = CloneParameters(*net);
   double best_loss = INFINITY;
   int64_t best_epoch = -1, bad_epochs = 0, epochs_run = 0;
   bool stopped_early = false;
@@ -202,7 +173,7 @@ Result<TrainSummary> TrainDeepLog(const TrainConfig& given) {
       stopped_early = true;
       break;
     }
-    const double lr = LearningRate(cfg, epoch);
+    const double lr = cfg.LearningRateAt(epoch);
     for (auto& group : opt->param_groups()) group.options().set_lr(lr);
     net->train();
     auto t0 = std::chrono::steady_clock::now();
@@ -231,7 +202,7 @@ Result<TrainSummary> TrainDeepLog(const TrainConfig& given) {
       best_loss = val_loss;
       best_epoch = epoch;
       bad_epochs = 0;
-      best = CloneParams(net);
+      best = CloneParameters(*net);
     } else {
       ++bad_epochs;
     }
@@ -246,7 +217,7 @@ Result<TrainSummary> TrainDeepLog(const TrainConfig& given) {
     progress.Message(line);
   }
   progress.Finish();
-  RestoreParams(net, best);
+  RestoreParameters(*net, best);
 
   // The threshold and the validation report: every validation session, judged in full.
   std::vector<std::vector<int64_t>> valid_encoded = encode(valid_rows, false);
@@ -327,7 +298,7 @@ Result<TrainSummary> TrainDeepLog(const TrainConfig& given) {
                       {"dataset_sha256", data_sha.ok() ? *data_sha : ""},
                       {"vigil_version", VIGIL_VERSION},
                       {"torch_version", TORCH_VERSION},
-                      {"created_at", NowUtc()}};
+                      {"created_at", UtcTimestamp()}};
   bundle.tensors = net->ExportTensors();
   VIGIL_RETURN_IF_ERROR(WriteBundle(cfg.out, bundle));
   summary.total_seconds =

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "core/file.h"
 #include "core/progress.h"
@@ -17,20 +18,15 @@
 #include "data/split.h"
 #include "features/preprocess.h"
 #include "model/network.h"
+#include "model/tensor_io.h"
 #include "train/deeplog.h"
+#include "train/distributed.h"
 #include "train/scoring.h"
 
 namespace vigil {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 // Class names and per-row targets for the task.
 struct Targets {
@@ -77,17 +73,6 @@ torch::Tensor ToLongTensor(const std::vector<int64_t>& v) {
 torch::Tensor ToIndexTensor(const std::vector<size_t>& v) {
   std::vector<int64_t> w(v.begin(), v.end());
   return torch::tensor(w, torch::kInt64);
-}
-
-double LearningRate(const TrainConfig& c, int64_t epoch) {
-  if (c.lr_schedule == "cosine") {
-    return c.lr * 0.5 *
-           (1 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(c.epochs)));
-  }
-  if (c.lr_schedule == "step")
-    return c.lr * std::pow(c.lr_gamma,
-                           std::floor(static_cast<double>(epoch) / static_cast<double>(c.lr_step)));
-  return c.lr;
 }
 
 // What the checkpoint directory holds besides the tensors.
@@ -170,27 +155,45 @@ Status LoadCheckpoint(const std::string& dir, const std::string& key, LoopState*
   return Status::Ok();
 }
 
-std::vector<torch::Tensor> CloneParams(Network& net) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : net->parameters()) out.push_back(p.detach().clone());
-  return out;
-}
-
-void RestoreParams(Network& net, const std::vector<torch::Tensor>& saved) {
-  torch::NoGradGuard no_grad;
-  auto params = net->parameters();
-  for (size_t i = 0; i < params.size() && i < saved.size(); ++i) params[i].copy_(saved[i]);
+// Data-parallel runs shuffle with a generator of their own, seeded by (seed, epoch): every rank
+// draws the same order whatever its dropout has consumed from the default generator.
+torch::Tensor EpochPermutation(int64_t n, uint64_t seed, int64_t epoch) {
+  auto gen = at::detail::createCPUGenerator(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  return torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64));
 }
 
 }  // namespace
 
 Result<TrainSummary> Train(const TrainConfig& given) {
   VIGIL_RETURN_IF_ERROR(given.Validate());
+  RendezvousFlags rflags;
+  rflags.rank = given.rank;
+  rflags.world_size = given.world_size;
+  rflags.master = given.master;
+  rflags.iface = given.dist_iface;
+  rflags.timeout_s = given.dist_timeout;
+  rflags.rendezvous_timeout_s = given.rendezvous_timeout;
+  VIGIL_ASSIGN_OR_RETURN(Rendezvous rv, ResolveRendezvous(rflags, ProcessEnv()));
+  if (rv.distributed() && given.model == "deeplog") {
+    return Status::Unsupported(
+        "data-parallel training covers mlp, autoencoder, mlp-ae and lstm, not deeplog");
+  }
   if (given.model == "deeplog") return TrainDeepLog(given);  // sessions, not tables
   TrainConfig cfg = given;
   ResolveDefaults(&cfg);
   auto t_start = std::chrono::steady_clock::now();
-  SetTorchThreads(cfg.threads);
+  std::unique_ptr<DataParallel> dp;
+  if (rv.distributed()) {
+    // Ranks sharing a host share its cores unless --threads says otherwise.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    SetTorchThreads(cfg.threads > 0 ? cfg.threads : std::max(1, cores / rv.local_world_size));
+    VIGIL_ASSIGN_OR_RETURN(dp, DataParallel::Connect(rv, cfg.bucket_kb * 1024));
+  } else {
+    SetTorchThreads(cfg.threads);
+  }
+  const int rank = dp ? dp->rank() : 0;
+  const int world = dp ? dp->world_size() : 1;
+  const bool quiet = cfg.quiet || rank != 0;  // one progress display per job
   torch::manual_seed(cfg.seed);
 
   // Data.
@@ -259,6 +262,10 @@ Result<TrainSummary> Train(const TrainConfig& given) {
         net->parameters(),
         torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
   }
+  if (dp) {
+    VIGIL_RETURN_IF_ERROR(dp->BroadcastParameters(*net));
+    dp->AttachGradientHooks(*net);
+  }
 
   auto loss_of = [&](const torch::Tensor& idx) {
     torch::Tensor xb = GatherBatch(inputs, idx);
@@ -268,38 +275,51 @@ Result<TrainSummary> Train(const TrainConfig& given) {
     if (class_weight.defined()) opts.weight(class_weight);
     return torch::nn::functional::cross_entropy(net->forward(xb), yb, opts);
   };
-  auto validation_loss = [&]() {
+  // Sum of the per-row validation losses of rows [begin, end).
+  auto validation_loss_sum = [&](int64_t begin, int64_t end) {
     torch::NoGradGuard no_grad;
     net->eval();
-    const int64_t n = valid_loss_idx.size(0);
-    if (n == 0) return 0.0;
     double total = 0;
-    for (int64_t b = 0; b < n; b += 4096) {
-      torch::Tensor idx = valid_loss_idx.slice(0, b, std::min(n, b + 4096));
+    for (int64_t b = begin; b < end; b += 4096) {
+      torch::Tensor idx = valid_loss_idx.slice(0, b, std::min(end, b + 4096));
       total += loss_of(idx).item<double>() * static_cast<double>(idx.size(0));
     }
-    return total / static_cast<double>(n);
+    return total;
+  };
+  // Data-parallel: each rank takes its share of the rows, and the sums are all-reduced, so every
+  // rank sees the same number and takes the same early-stopping decision.
+  auto validation_loss = [&]() -> Result<double> {
+    const int64_t n = valid_loss_idx.size(0);
+    if (n == 0) return 0.0;
+    if (!dp) return validation_loss_sum(0, n) / static_cast<double>(n);
+    double part = validation_loss_sum(n * rank / world, n * (rank + 1) / world);
+    VIGIL_ASSIGN_OR_RETURN(std::vector<double> sum, dp->AllReduceSum({part}));
+    return sum[0] / static_cast<double>(n);
   };
 
   std::string ckpt_dir = cfg.checkpoint.empty() ? cfg.out + ".ckpt" : cfg.checkpoint;
   std::string key = ConfigKey(cfg);
   LoopState state;
-  std::vector<torch::Tensor> best = CloneParams(net);
+  std::vector<torch::Tensor> best = CloneParameters(*net);
   if (cfg.resume) {
     VIGIL_RETURN_IF_ERROR(LoadCheckpoint(ckpt_dir, key, &state, net, *opt, &best));
   }
 
   const int64_t n_fit = fit_idx.size(0);
   const int64_t batches = (n_fit + cfg.batch_size - 1) / cfg.batch_size;
-  Progress progress("train", static_cast<uint64_t>(batches * cfg.epochs), cfg.quiet);
-  if (!cfg.quiet) {
+  Progress progress("train", static_cast<uint64_t>(batches * cfg.epochs), quiet);
+  if (!quiet) {
     progress.Message(
         "vigil train: " + cfg.model + " (" + cfg.task + ") on " + cfg.train + ": " +
         std::to_string(n_fit) + " training rows, " + std::to_string(split.valid.size()) +
         " validation rows, " + std::to_string(spec.input_dim) + " features, " +
         std::to_string(torch::get_num_threads()) + " threads" +
         (state.next_epoch > 0 ? ", resuming at epoch " + std::to_string(state.next_epoch + 1)
-                              : ""));
+                              : "") +
+        (dp ? ", " + std::to_string(world) + " ranks (" + rv.source + "), global batch " +
+                  std::to_string(cfg.batch_size) + ", " + std::to_string(dp->bucket_count()) +
+                  " gradient buckets"
+            : ""));
   }
   bool stopped_early = false;
   const int64_t first_epoch = state.next_epoch;
@@ -308,6 +328,8 @@ Result<TrainSummary> Train(const TrainConfig& given) {
       progress.Finish();
       TrainSummary paused;
       paused.interrupted = true;
+      paused.rank = rank;
+      paused.world_size = world;
       paused.epochs_run = state.next_epoch;
       paused.checkpoint_dir = ckpt_dir;
       return paused;
@@ -316,30 +338,60 @@ Result<TrainSummary> Train(const TrainConfig& given) {
       stopped_early = true;
       break;
     }
-    double lr = LearningRate(cfg, epoch);
+    double lr = cfg.LearningRateAt(epoch);
     for (auto& group : opt->param_groups()) group.options().set_lr(lr);
+    if (rank != 0) {
+      // Dropout masks of its own, seeded per epoch: the checkpoint holds rank 0's generator, and
+      // a resumed run must draw what an uninterrupted one would.
+      torch::manual_seed(cfg.seed + 7919ULL * static_cast<uint64_t>(rank) +
+                         static_cast<uint64_t>(epoch));
+    }
     net->train();
     auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor perm = fit_idx.index_select(0, torch::randperm(n_fit, torch::kInt64));
+    torch::Tensor perm = fit_idx.index_select(
+        0, dp ? EpochPermutation(n_fit, cfg.seed, epoch) : torch::randperm(n_fit, torch::kInt64));
     double loss_sum = 0;
     int64_t seen = 0;
     for (int64_t b = 0; b < batches; ++b) {
       torch::Tensor idx =
           perm.slice(0, b * cfg.batch_size, std::min(n_fit, (b + 1) * cfg.batch_size));
       opt->zero_grad();
-      torch::Tensor loss = loss_of(idx);
-      loss.backward();
-      opt->step();
-      loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
-      seen += idx.size(0);
+      if (dp) {
+        // This rank's share of the global batch; its loss is weighted by that share so the
+        // all-reduced sum is the global batch's mean gradient.
+        const int64_t m = idx.size(0);
+        torch::Tensor local = idx.slice(0, m * rank / world, m * (rank + 1) / world);
+        const int64_t k = local.size(0);
+        if (k > 0) {
+          torch::Tensor loss = loss_of(local);
+          (loss * (static_cast<double>(k) / static_cast<double>(m))).backward();
+          loss_sum += loss.item<double>() * static_cast<double>(k);
+          seen += k;
+        }
+        VIGIL_RETURN_IF_ERROR(dp->FinishGradients());
+        opt->step();
+      } else {
+        torch::Tensor loss = loss_of(idx);
+        loss.backward();
+        opt->step();
+        loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+        seen += idx.size(0);
+      }
       progress.Update(
           static_cast<uint64_t>(epoch * batches + b + 1),
-          "epoch " + std::to_string(epoch + 1) + " loss " + std::to_string(loss_sum / seen));
+          "epoch " + std::to_string(epoch + 1) + " loss " +
+              std::to_string(loss_sum / static_cast<double>(std::max<int64_t>(seen, 1))));
     }
     state.train_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (dp) {
+      VIGIL_ASSIGN_OR_RETURN(std::vector<double> sums,
+                             dp->AllReduceSum({loss_sum, static_cast<double>(seen)}));
+      loss_sum = sums[0];
+      seen = static_cast<int64_t>(sums[1]);
+    }
     double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
-    double val_loss = validation_loss();
+    VIGIL_ASSIGN_OR_RETURN(double val_loss, validation_loss());
     if (!std::isfinite(train_loss) || !std::isfinite(val_loss)) {
       return Status::InvalidArgument("training diverged (loss is not finite) at epoch " +
                                      std::to_string(epoch + 1) + "; lower --lr");
@@ -348,7 +400,7 @@ Result<TrainSummary> Train(const TrainConfig& given) {
       state.best_loss = val_loss;
       state.best_epoch = epoch;
       state.bad_epochs = 0;
-      best = CloneParams(net);
+      best = CloneParameters(*net);
     } else {
       ++state.bad_epochs;
     }
@@ -361,10 +413,31 @@ Result<TrainSummary> Train(const TrainConfig& given) {
                   val_loss, state.best_epoch == epoch ? " *" : "  ", lr,
                   FormatDuration(progress.ElapsedSeconds()).c_str());
     progress.Message(line);
-    VIGIL_RETURN_IF_ERROR(SaveCheckpoint(ckpt_dir, key, state, net, *opt, best));
+    if (rank == 0) VIGIL_RETURN_IF_ERROR(SaveCheckpoint(ckpt_dir, key, state, net, *opt, best));
   }
   progress.Finish();
-  RestoreParams(net, best);
+  RestoreParameters(*net, best);
+  std::string weights_sha256;
+  if (dp) {
+    VIGIL_ASSIGN_OR_RETURN(weights_sha256, dp->CheckIdenticalParameters(*net));
+    if (!cfg.quiet) {
+      std::fprintf(stderr,
+                   "vigil train: rank %d of %d: weights identical on all ranks (sha256 %s)\n", rank,
+                   world, weights_sha256.c_str());
+    }
+    if (rank != 0) {  // rank 0 alone evaluates and writes the bundle
+      TrainSummary done;
+      done.rank = rank;
+      done.world_size = world;
+      done.train_rows = static_cast<size_t>(n_fit);
+      done.valid_rows = split.valid.size();
+      done.epochs_run = state.next_epoch;
+      done.best_epoch = state.best_epoch + 1;
+      done.train_seconds = state.train_seconds;
+      done.weights_sha256 = weights_sha256;
+      return done;
+    }
+  }
   if (spec.IsAutoencoder() && cfg.ae_score == "scaled") {
     // Mean squared error of each feature over the normal training rows; a floor keeps features
     // that are reconstructed almost perfectly from turning tiny deviations into huge scores.
@@ -412,6 +485,10 @@ Result<TrainSummary> Train(const TrainConfig& given) {
   summary.epochs_run = state.next_epoch;
   summary.best_epoch = state.best_epoch + 1;
   summary.train_seconds = state.train_seconds;
+  summary.rank = rank;
+  summary.world_size = world;
+  summary.weights_sha256 = weights_sha256;
+  summary.allreduce_bytes_per_step = dp ? dp->bytes_per_step() : 0;
   summary.samples_per_s =
       state.train_seconds > 0
           ? static_cast<double>(n_fit) * static_cast<double>(state.next_epoch) / state.train_seconds
@@ -443,13 +520,21 @@ Result<TrainSummary> Train(const TrainConfig& given) {
                     {"samples_per_s", summary.samples_per_s},
                     {"threads", torch::get_num_threads()},
                     {"history", state.history}};
+  if (dp) {
+    md["training"]["distributed"] = {{"world_size", world},
+                                     {"rendezvous", rv.source},
+                                     {"backend", "gloo"},
+                                     {"gradient_buckets", dp->bucket_count()},
+                                     {"allreduce_bytes_per_step", dp->bytes_per_step()},
+                                     {"weights_sha256", weights_sha256}};
+  }
   md["metrics"] = {{"validation", summary.validation.ToJson()}};
   auto data_sha = Sha256FileHex(cfg.train);
   md["provenance"] = {{"dataset_file", fs::path(cfg.train).filename().string()},
                       {"dataset_sha256", data_sha.ok() ? *data_sha : ""},
                       {"vigil_version", VIGIL_VERSION},
                       {"torch_version", TORCH_VERSION},
-                      {"created_at", NowUtc()}};
+                      {"created_at", UtcTimestamp()}};
   bundle.tensors = net->ExportTensors();
   VIGIL_RETURN_IF_ERROR(WriteBundle(cfg.out, bundle));
   summary.total_seconds =

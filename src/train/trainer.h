@@ -11,6 +11,13 @@
 // written after every epoch to the checkpoint directory; with `resume` the run continues from the
 // last one and ends with the same weights as an uninterrupted run.
 //
+// Data-parallel (config rank/world_size/master, or the torchrun or Slurm environment; see
+// train/rendezvous.h): every rank reads the whole file and takes the same seeded split and
+// preprocessing, then trains on its share of each global batch (batch_size rows over all ranks)
+// with gradients all-reduced over Gloo (train/distributed.h); rank 0 alone writes checkpoints and
+// the bundle. With one rank none of this runs and the result is the single-process one, bit for
+// bit. A lost rank makes the others return an error naming it within config.dist_timeout.
+//
 // Progress (a bar with ETA, one line per epoch) goes to stderr unless config.quiet.
 // Not thread-safe: it sets LibTorch's global thread count and seed.
 #pragma once
@@ -37,6 +44,12 @@ struct TrainSummary {
   // the checkpoint in checkpoint_dir continues it with config.resume.
   bool interrupted = false;
   std::string checkpoint_dir;
+  // Data-parallel runs (train/distributed.h): ranks other than 0 return after training with the
+  // counts and the weights' digest only (no validation report, no bundle).
+  int rank = 0;
+  int world_size = 1;
+  std::string weights_sha256;            // identical on every rank (checked); empty for 1 rank
+  int64_t allreduce_bytes_per_step = 0;  // gradient bytes each rank all-reduces per step
 };
 
 Result<TrainSummary> Train(const TrainConfig& config);

@@ -1,0 +1,126 @@
+// Online anomaly detectors for one numeric time series, learned from the series' own history with
+// no labels; one configuration serves every series (as NAB requires).
+//
+// SeriesDetector looks at each point through several views, each a non-negative "surprise":
+//  - neural: a small MLP over the last `window` normalised values plus time-of-day and
+//    day-of-week features (NeuralPredictor), trained by one SGD step per point; the surprise is its
+//    absolute prediction error;
+//  - statistical: the distance of the value from a slow exponentially weighted mean, in slow
+//    standard deviations (spikes, level shifts);
+//  - seasonal: the distance from the running mean of the same half hour of the day, in that half
+//    hour's standard deviations (a daily pattern broken);
+//  - spread: |log| of short-term over long-term variance of the first differences (flat or
+//    noisier stretches); computed and reported, weight 0 by default (it cost NAB points).
+// Each view's surprise r is compared with that view's own record R (its largest surprise so far,
+// decaying by `record_decay` per point): score r / (r + R), so 0.5 means "as surprising as
+// anything seen lately" and only a new record scores above it. The detector reports the largest
+// weighted view score. After a score above `rest_level` it rests for `rest_points` points (scores
+// halved), so one anomaly raises one alert rather than a burst.
+//
+// Memory per series is fixed (no growth with the length of the series): see MemoryBytes().
+// Not thread-safe: one detector per series, driven by one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace vigil::metrics {
+
+struct DetectorConfig {
+  int window = 12;  // inputs of the neural predictor (past values)
+  int hidden = 12;  // hidden units of the neural predictor
+  double learning_rate = 0.01;
+  int learning_period = 150;   // points before any score is reported (score 0 meanwhile)
+  double norm_alpha = 0.002;   // EWMA rate of the value normalisation
+  double stat_alpha = 0.01;    // EWMA rate of the statistical view's mean and variance
+  double like_alpha = 0.002;   // EWMA rate of the raw-score distributions
+  int short_window = 1;        // points averaged in the likelihood's short-term mean
+  double rest_level = 0.53;    // a score above this starts a rest period
+  int rest_points = 50;        // length of the rest period
+  double neural_weight = 1.0;  // 0 disables the neural view
+  double stat_weight = 1.0;    // 0 disables the statistical view
+  int tail_mode = 1;           // 0: Gaussian tail of the short mean; 1: against the decayed record
+  double record_decay = 0.9997;  // per point (mode 1)
+  double season_weight = 1.0;    // the time-of-day profile view (0 disables)
+  double spread_weight = 0.0;    // the short/long variability ratio view (0 disables)
+  int time_inputs = 1;           // time-of-day and day-of-week features for the neural predictor
+  int season_days = 1;           // the seasonal profile's period in days (1: daily, 7: weekly)
+  uint32_t seed = 42;
+};
+
+// Sets one field from "name=value" (the names above); InvalidArgument naming the field otherwise.
+Status SetDetectorOption(DetectorConfig* config, const std::string& assignment);
+
+struct DetectorOutput {
+  double score = 0;                            // anomaly score in [0, 1]
+  double expected_low = 0, expected_high = 0;  // the range the detector expected the value in
+  double neural = 0, statistical = 0, seasonal = 0, spread = 0;  // each view's score in [0, 1]
+};
+
+// A small MLP regressor (window -> hidden tanh -> 1) trained online by plain SGD.
+class NeuralPredictor {
+ public:
+  NeuralPredictor(int inputs, int hidden, double learning_rate, uint32_t seed);
+  double Predict(const float* x) const;
+  // One SGD step on the squared error towards `target`; returns the prediction before the step.
+  double Train(const float* x, double target);
+  size_t MemoryBytes() const { return w_.capacity() * sizeof(float) + sizeof(*this); }
+
+ private:
+  int inputs_, hidden_;
+  float lr_;
+  std::vector<float> w_;  // [hidden x inputs] W1, [hidden] b1, [hidden] W2, [1] b2
+  mutable std::vector<float> h_;
+};
+
+// The likelihood of a raw score stream: short-term mean against the long-term distribution.
+class AnomalyLikelihood {
+ public:
+  explicit AnomalyLikelihood(const DetectorConfig& c)
+      : alpha_(c.like_alpha), short_(c.short_window), mode_(c.tail_mode), decay_(c.record_decay) {}
+  // Returns the log-scaled likelihood in [0, 1] of the newest raw score.
+  double Update(double raw);
+
+ private:
+  double alpha_;
+  int short_;
+  int mode_;
+  double decay_;
+  double record_ = 0;
+  int n_ = 0;
+  double mean_ = 0, var_ = 0;
+  std::array<float, 32> recent_{};
+  int pos_ = 0;
+};
+
+class SeriesDetector {
+ public:
+  explicit SeriesDetector(const DetectorConfig& config);
+  // `time` in seconds since the epoch (used for the time-of-day and day-of-week views). A
+  // non-finite value scores 0 and is not learnt; magnitudes are clamped to 1e150.
+  DetectorOutput Update(int64_t time, double value);
+  size_t MemoryBytes() const;
+  int64_t points() const { return n_; }
+
+ private:
+  DetectorConfig config_;
+  NeuralPredictor net_;
+  AnomalyLikelihood neural_like_, stat_like_, season_like_, spread_like_;
+  static constexpr int kSeasonBuckets = 48;      // half hours of the day
+  std::vector<float> season_mean_, season_var_;  // per half hour of the period
+  std::vector<uint16_t> season_n_;
+  double short_var_ = 0, long_var_ = 0, prev_value_ = 0;
+  std::vector<float> past_;  // ring of the last `window` normalised values
+  int64_t n_ = 0;
+  double norm_mean_ = 0, norm_var_ = 0;
+  double stat_mean_ = 0, stat_var_ = 0;
+  double err_scale_ = 0;  // EWMA of |prediction error| (normalised units)
+  int rest_left_ = 0;
+};
+
+}  // namespace vigil::metrics

@@ -1,0 +1,96 @@
+#include "metrics/detector.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "metrics/series_table.h"
+
+namespace vigil::metrics {
+namespace {
+
+// A daily sine (5-minute samples) with noise; `spike_at` gets +`spike` added.
+double Sample(int i, std::mt19937* rng, int spike_at, double spike) {
+  std::normal_distribution<double> noise(0.0, 0.5);
+  double v = 50 + 10 * std::sin(2 * M_PI * i / 288.0) + noise(*rng);
+  return i == spike_at ? v + spike : v;
+}
+
+TEST(DetectorTest, ScoresAreInRangeAndTheSpikeStandsOut) {
+  SeriesDetector d{DetectorConfig{}};
+  std::mt19937 rng(1);
+  const int spike_at = 3000;
+  double max_before = 0, at_spike = 0;
+  DetectorOutput spike_out;
+  for (int i = 0; i < 3100; ++i) {
+    DetectorOutput o = d.Update(1700000000 + i * 300, Sample(i, &rng, spike_at, 40));
+    ASSERT_GE(o.score, 0.0);
+    ASSERT_LE(o.score, 1.0);
+    if (i < 150) {
+      EXPECT_EQ(o.score, 0.0) << "learning period, point " << i;
+    }
+    if (i >= 1000 && i < spike_at) max_before = std::max(max_before, o.score);
+    if (i == spike_at) {
+      at_spike = o.score;
+      spike_out = o;
+    }
+  }
+  EXPECT_GT(at_spike, 0.6);
+  EXPECT_GT(at_spike, max_before + 0.05);
+  // The expected range brackets the normal level, not the spike.
+  EXPECT_LT(spike_out.expected_high, 80.0);
+  EXPECT_GT(spike_out.expected_high, spike_out.expected_low);
+}
+
+TEST(DetectorTest, NeuralPredictorLearnsALinearMap) {
+  NeuralPredictor net(2, 8, 0.02, 3);
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> u(-1, 1);
+  double first = 0, last = 0;
+  for (int i = 0; i < 20000; ++i) {
+    float x[2] = {u(rng), u(rng)};
+    const double target = 0.5 * x[0] - 0.3 * x[1];
+    const double err = std::fabs(net.Train(x, target) - target);
+    if (i < 200) first += err;
+    if (i >= 19800) last += err;
+  }
+  EXPECT_LT(last, first / 5);
+}
+
+TEST(DetectorTest, MemoryPerSeriesIsFixed) {
+  SeriesDetector d{DetectorConfig{}};
+  const size_t before = d.MemoryBytes();
+  for (int i = 0; i < 5000; ++i) d.Update(i * 60, i % 7);
+  EXPECT_EQ(d.MemoryBytes(), before);
+  EXPECT_LT(before, 4096u);
+}
+
+TEST(DetectorTest, OptionsAreCheckedByName) {
+  DetectorConfig c;
+  EXPECT_TRUE(SetDetectorOption(&c, "window=8").ok());
+  EXPECT_EQ(c.window, 8);
+  EXPECT_TRUE(SetDetectorOption(&c, "record_decay=0.999").ok());
+  EXPECT_EQ(c.record_decay, 0.999);
+  auto s = SetDetectorOption(&c, "windw=8");
+  EXPECT_NE(s.message().find("windw"), std::string::npos);
+  EXPECT_FALSE(SetDetectorOption(&c, "window=1000").ok());
+  EXPECT_FALSE(SetDetectorOption(&c, "window=abc").ok());
+}
+
+TEST(SeriesTableTest, CapsSeriesAndCountsOverflowAndOutOfOrder) {
+  SeriesTable t(DetectorConfig{}, 2);
+  EXPECT_TRUE(t.Observe("a f", 10, 1).has_value());
+  EXPECT_TRUE(t.Observe("b f", 10, 1).has_value());
+  EXPECT_FALSE(t.Observe("c f", 10, 1).has_value());
+  EXPECT_EQ(t.overflow(), 1u);
+  EXPECT_TRUE(t.Observe("a f", 20, 2).has_value());  // known series still scored
+  EXPECT_FALSE(t.Observe("a f", 15, 2).has_value());
+  EXPECT_EQ(t.out_of_order(), 1u);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.points(), 3u);
+  EXPECT_GT(t.MemoryBytes(), 0u);
+}
+
+}  // namespace
+}  // namespace vigil::metrics
