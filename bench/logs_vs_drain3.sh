@@ -87,7 +87,7 @@ row() {  # name seconds peak_kb baseline_kb templates
            kb / 1024, base / 1024, (kb - base) / 1024 / (lines / 1e6), t }'
 }
 
-# The memory a process has before it parses anything (vigil links LibTorch; Python loads drain3).
+# The memory a process has before it parses anything (Python loads drain3).
 baseline_kb() {
   /usr/bin/time -f "%M" -o "$WORK/time.txt" "$@" > /dev/null 2>&1 || true
   tail -1 "$WORK/time.txt"
