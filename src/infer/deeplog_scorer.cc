@@ -8,19 +8,6 @@
 #include "infer/kernels.h"
 
 namespace vigil {
-namespace {
-
-inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-std::vector<float> Transpose(const float* w, size_t rows, size_t cols) {
-  std::vector<float> t(rows * cols);
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t c = 0; c < cols; ++c) t[c * rows + r] = w[r * cols + c];
-  }
-  return t;
-}
-
-}  // namespace
 
 bool DeepLogScorer::IsDeepLog(const Bundle& bundle) {
   const nlohmann::json& md = bundle.metadata;
@@ -86,7 +73,7 @@ Status DeepLogScorer::Build() {
   size_t width = v;
   const auto h4 = static_cast<int64_t>(4 * hidden), h = static_cast<int64_t>(hidden);
   for (size_t k = 0; k < layers; ++k) {
-    Layer l;
+    LstmLayer l;
     l.in = width;
     l.hidden = hidden;
     const std::string sfx = "_l" + std::to_string(k);
@@ -114,7 +101,7 @@ void DeepLogScorer::Forward(const int64_t* window, DeepLogWorkspace* ws, float* 
   const auto steps = static_cast<size_t>(window_);
   const auto v = static_cast<size_t>(vocab_.size());
   for (size_t k = 0; k < lstm_.size(); ++k) {
-    const Layer& l = lstm_[k];
+    const LstmLayer& l = lstm_[k];
     const size_t h = l.hidden, g4 = 4 * h;
     ws->h.assign(h, 0.0f);
     ws->c.assign(h, 0.0f);
@@ -136,12 +123,7 @@ void DeepLogScorer::Forward(const int64_t* window, DeepLogWorkspace* ws, float* 
         AffineRow(ws->h.data(), h, g4, l.w_hh_t.data(), nullptr, ws->rec.data());
         for (size_t j = 0; j < g4; ++j) ws->gates[j] += ws->rec[j];
       }
-      const float* g = ws->gates.data();
-      for (size_t j = 0; j < h; ++j) {
-        const float c = Sigmoid(g[h + j]) * ws->c[j] + Sigmoid(g[j]) * std::tanh(g[2 * h + j]);
-        ws->c[j] = c;
-        ws->h[j] = Sigmoid(g[3 * h + j]) * std::tanh(c);
-      }
+      LstmCell(ws->gates.data(), h, ws->c.data(), ws->h.data());
       if (!last)
         std::copy(ws->h.begin(), ws->h.end(), next.begin() + static_cast<ptrdiff_t>(t * h));
     }

@@ -29,6 +29,7 @@
 #include "bundle/bundle.h"
 #include "core/status.h"
 #include "data/sessions.h"
+#include "infer/scorer.h"
 
 namespace vigil {
 
@@ -90,18 +91,12 @@ class DeepLogScorer {
   Status Build();
   void Forward(const int64_t* window, DeepLogWorkspace* ws, float* surprise) const;
 
-  struct Layer {
-    size_t in = 0, hidden = 0;
-    std::vector<float> w_ih_t;  // [in x 4H]
-    std::vector<float> w_hh_t;  // [H x 4H]
-    std::vector<float> bias;    // b_ih + b_hh [4H]
-  };
   Bundle bundle_;
   KeyVocabulary vocab_;
   int64_t window_ = 10, top_g_ = 9;
   double threshold_ = kDeepLogScoreCap - 0.5;
   std::string version_;
-  std::vector<Layer> lstm_;
+  std::vector<LstmLayer> lstm_;
   std::vector<float> fc_wt_;  // [H x V]
   std::vector<float> fc_b_;   // [V]
 };

@@ -27,9 +27,8 @@ VIGIL_INLINE void AffineRowImpl(const float* __restrict x, size_t in, size_t out
 // One tile: rows r0..r0+R-1, outputs o0..o0+C-1, accumulated in registers over the inputs from the
 // transposed weight's rows (contiguous in the outputs).
 template <size_t R, size_t C>
-VIGIL_INLINE void Tile(const float* __restrict x, size_t in, size_t out,
-                       const float* __restrict wt, const float* __restrict b, float* __restrict y,
-                       size_t r0, size_t o0) {
+VIGIL_INLINE void Tile(const float* __restrict x, size_t in, size_t out, const float* __restrict wt,
+                       const float* __restrict b, float* __restrict y, size_t r0, size_t o0) {
   float acc[R][C];
   for (size_t r = 0; r < R; ++r) {
     for (size_t c = 0; c < C; ++c) acc[r][c] = b ? b[o0 + c] : 0.0f;
@@ -102,8 +101,8 @@ VIGIL_AVX2 void AffineAvx2(const float* x, size_t rows, size_t in, size_t out, c
                            const float* b, float* y) {
   AffineImpl(x, rows, in, out, wt, b, y);
 }
-void AffineBase(const float* x, size_t rows, size_t in, size_t out, const float* wt,
-                const float* b, float* y) {
+void AffineBase(const float* x, size_t rows, size_t in, size_t out, const float* wt, const float* b,
+                float* y) {
   AffineImpl(x, rows, in, out, wt, b, y);
 }
 VIGIL_AVX2 void AffineRowAvx2(const float* x, size_t in, size_t out, const float* wt,
@@ -137,5 +136,13 @@ void GemvT(const float* w, size_t out, size_t in, const float* g, float* g_in) {
 }
 
 const char* KernelIsa() { return HasAvx2() ? "avx2+fma" : "baseline"; }
+
+std::vector<float> Transpose(const float* w, size_t rows, size_t cols) {
+  std::vector<float> t(rows * cols);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) t[c * rows + r] = w[r * cols + c];
+  }
+  return t;
+}
 
 }  // namespace vigil

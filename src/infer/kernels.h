@@ -8,7 +8,9 @@
 // All matrices are row-major float32. Stateless and thread-safe.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <vector>
 
 namespace vigil {
 
@@ -23,5 +25,21 @@ void AffineRow(const float* x, size_t in, size_t out, const float* wt, const flo
 void GemvT(const float* w, size_t out, size_t in, const float* g, float* g_in);
 // The kernel set this CPU runs: "avx2+fma" or "baseline".
 const char* KernelIsa();
+
+// W [rows x cols] transposed: [cols x rows] (the layout the kernels above take).
+std::vector<float> Transpose(const float* w, size_t rows, size_t cols);
+
+inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// One LSTM step of h units from its pre-activations `gates` [4h] (input and recurrent
+// contributions summed; PyTorch's gate order input, forget, cell, output): updates the cell state
+// c [h] and writes the hidden state h_out [h].
+inline void LstmCell(const float* gates, size_t h, float* c, float* h_out) {
+  for (size_t j = 0; j < h; ++j) {
+    const float cj = Sigmoid(gates[h + j]) * c[j] + Sigmoid(gates[j]) * std::tanh(gates[2 * h + j]);
+    c[j] = cj;
+    h_out[j] = Sigmoid(gates[3 * h + j]) * std::tanh(cj);
+  }
+}
 
 }  // namespace vigil

@@ -12,16 +12,17 @@ namespace {
 
 bool ParseActivation(const std::string& name, Activation* a) {
   static const std::pair<const char*, Activation> kNames[] = {
-      {"none", Activation::kNone},       {"relu", Activation::kRelu},
-      {"tanh", Activation::kTanh},       {"sigmoid", Activation::kSigmoid},
-      {"leaky_relu", Activation::kLeakyRelu}, {"elu", Activation::kElu}};
+      {"none", Activation::kNone},
+      {"relu", Activation::kRelu},
+      {"tanh", Activation::kTanh},
+      {"sigmoid", Activation::kSigmoid},
+      {"leaky_relu", Activation::kLeakyRelu},
+      {"elu", Activation::kElu}};
   for (const auto& [n, v] : kNames) {
     if (name == n) return *a = v, true;
   }
   return false;
 }
-
-inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 void Activate(Activation a, float* x, size_t n) {
   switch (a) {
@@ -68,14 +69,6 @@ float ActivationGrad(Activation a, float p) {
   return 1;
 }
 
-std::vector<float> Transpose(const float* w, size_t rows, size_t cols) {
-  std::vector<float> t(rows * cols);
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t c = 0; c < cols; ++c) t[c * rows + r] = w[r * cols + c];
-  }
-  return t;
-}
-
 }  // namespace
 
 Result<Scorer> Scorer::Load(const std::string& path) {
@@ -114,7 +107,8 @@ Status Scorer::Build() {
     const nlohmann::json& model = md.at("model");
     model_type_ = model.at("type").get<std::string>();
     input_dim_ = model.at("input_dim").get<size_t>();
-    for (const auto& l : model.at("layers")) layers.emplace_back(l.at("name").get<std::string>(), l);
+    for (const auto& l : model.at("layers"))
+      layers.emplace_back(l.at("name").get<std::string>(), l);
     if (model_type_ == "lstm") {
       window_ = model.at("window").get<size_t>();
       lstm_hidden = model.at("lstm").at("hidden").get<size_t>();
@@ -203,8 +197,7 @@ Status Scorer::Build() {
   }
   if (autoencoder_) {
     const float* scale;
-    VIGIL_RETURN_IF_ERROR(
-        tensor("score.error_scale", {static_cast<int64_t>(input_dim_)}, &scale));
+    VIGIL_RETURN_IF_ERROR(tensor("score.error_scale", {static_cast<int64_t>(input_dim_)}, &scale));
     for (size_t i = 0; i < input_dim_; ++i) {
       if (!(scale[i] > 0)) {
         return Status::Corruption("bundle tensor 'score.error_scale' must be positive");
@@ -217,7 +210,8 @@ Status Scorer::Build() {
   for (const auto& c : prep_.categorical()) column_names_.push_back(c.name);
   for (size_t k = 0; k < prep_.numeric().size(); ++k) feature_column_.push_back(k);
   for (size_t k = 0; k < prep_.numeric().size(); ++k) {
-    size_t bins = prep_.numeric()[k].bin_edges.empty() ? 0 : prep_.numeric()[k].bin_edges.size() - 1;
+    size_t bins =
+        prep_.numeric()[k].bin_edges.empty() ? 0 : prep_.numeric()[k].bin_edges.size() - 1;
     feature_column_.insert(feature_column_.end(), bins, k);
   }
   for (size_t c = 0; c < prep_.categorical().size(); ++c) {
@@ -259,22 +253,14 @@ void Scorer::Lstm(const float* x, size_t rows, Workspace* ws) const {
     for (size_t t = 0; t < steps; ++t) {
       if (t > 0) Affine(ws->h.data(), rows, h, g4, l.w_hh_t.data(), nullptr, ws->rec.data());
       for (size_t r = 0; r < rows; ++r) {
-        const float* gx = ws->gates.data() + (r * steps + t) * g4;
+        float* gx = ws->gates.data() + (r * steps + t) * g4;  // this step's, used once
         const float* gr = ws->rec.data() + r * g4;
         float* hr = ws->h.data() + r * h;
         float* cr = ws->c.data() + r * h;
-        for (size_t j = 0; j < h; ++j) {
-          float gi = gx[j], gf = gx[h + j], gg = gx[2 * h + j], go = gx[3 * h + j];
-          if (t > 0) {
-            gi += gr[j];
-            gf += gr[h + j];
-            gg += gr[2 * h + j];
-            go += gr[3 * h + j];
-          }
-          const float c = Sigmoid(gf) * cr[j] + Sigmoid(gi) * std::tanh(gg);
-          cr[j] = c;
-          hr[j] = Sigmoid(go) * std::tanh(c);
+        if (t > 0) {
+          for (size_t j = 0; j < g4; ++j) gx[j] += gr[j];
         }
+        LstmCell(gx, h, cr, hr);
         if (!last_layer) std::copy(hr, hr + h, ws->seq_out.data() + (r * steps + t) * h);
       }
     }
@@ -348,8 +334,9 @@ std::vector<Reason> Scorer::Top(const std::vector<float>& per_column, size_t top
   for (size_t c = 0; c < per_column.size(); ++c) {
     if (per_column[c] > 0) all.push_back({c, per_column[c]});
   }
-  std::stable_sort(all.begin(), all.end(),
-                   [](const Reason& a, const Reason& b) { return a.contribution > b.contribution; });
+  std::stable_sort(all.begin(), all.end(), [](const Reason& a, const Reason& b) {
+    return a.contribution > b.contribution;
+  });
   if (all.size() > top) all.resize(top);
   return all;
 }
@@ -387,7 +374,8 @@ std::vector<Reason> Scorer::Explain(const float* x, size_t top, Workspace* ws) c
     return Top(per_column, top);
   }
   // Gradient times input of the attack log-odds L = log((1 - p_n) / p_n), which unlike the
-  // probability does not saturate for confident predictions: dL/dz_n = -1, dL/dz_k = p_k / (1 - p_n).
+  // probability does not saturate for confident predictions: dL/dz_n = -1, dL/dz_k = p_k / (1 -
+  // p_n).
   Forward(x, 1, ws, true);
   const size_t nc = classes_.size();
   std::vector<float> p(nc), g(nc);

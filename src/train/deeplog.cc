@@ -14,7 +14,6 @@
 #include <unordered_map>
 
 #include "core/progress.h"
-#include "core/sha256.h"
 #include "model/tensor_io.h"
 #include "train/scoring.h"
 
@@ -293,12 +292,7 @@ Result<TrainSummary> TrainDeepLog(const TrainConfig& given) {
                     {"threads", torch::get_num_threads()},
                     {"history", history}};
   md["metrics"] = {{"validation", summary.validation.ToJson()}};
-  auto data_sha = Sha256FileHex(cfg.train);
-  md["provenance"] = {{"dataset_file", std::filesystem::path(cfg.train).filename().string()},
-                      {"dataset_sha256", data_sha.ok() ? *data_sha : ""},
-                      {"vigil_version", VIGIL_VERSION},
-                      {"torch_version", TORCH_VERSION},
-                      {"created_at", UtcTimestamp()}};
+  md["provenance"] = TrainingProvenance(cfg);
   bundle.tensors = net->ExportTensors();
   VIGIL_RETURN_IF_ERROR(WriteBundle(cfg.out, bundle));
   summary.total_seconds =

@@ -164,6 +164,15 @@ torch::Tensor EpochPermutation(int64_t n, uint64_t seed, int64_t epoch) {
 
 }  // namespace
 
+nlohmann::json TrainingProvenance(const TrainConfig& cfg) {
+  auto data_sha = Sha256FileHex(cfg.train);
+  return {{"dataset_file", fs::path(cfg.train).filename().string()},
+          {"dataset_sha256", data_sha.ok() ? *data_sha : ""},
+          {"vigil_version", VIGIL_VERSION},
+          {"torch_version", TORCH_VERSION},
+          {"created_at", UtcTimestamp()}};
+}
+
 Result<TrainSummary> Train(const TrainConfig& given) {
   VIGIL_RETURN_IF_ERROR(given.Validate());
   RendezvousFlags rflags;
@@ -529,12 +538,7 @@ Result<TrainSummary> Train(const TrainConfig& given) {
                                      {"weights_sha256", weights_sha256}};
   }
   md["metrics"] = {{"validation", summary.validation.ToJson()}};
-  auto data_sha = Sha256FileHex(cfg.train);
-  md["provenance"] = {{"dataset_file", fs::path(cfg.train).filename().string()},
-                      {"dataset_sha256", data_sha.ok() ? *data_sha : ""},
-                      {"vigil_version", VIGIL_VERSION},
-                      {"torch_version", TORCH_VERSION},
-                      {"created_at", UtcTimestamp()}};
+  md["provenance"] = TrainingProvenance(cfg);
   bundle.tensors = net->ExportTensors();
   VIGIL_RETURN_IF_ERROR(WriteBundle(cfg.out, bundle));
   summary.total_seconds =

@@ -54,4 +54,8 @@ struct TrainSummary {
 
 Result<TrainSummary> Train(const TrainConfig& config);
 
+// The bundle's "provenance" metadata for a run on config.train: the data file's name and SHA-256,
+// the vigil and LibTorch versions, and the time (shared by every trainer).
+nlohmann::json TrainingProvenance(const TrainConfig& config);
+
 }  // namespace vigil
