@@ -80,6 +80,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   f->Bind(cmd, "--threads", &TrainConfig::threads, "CPU threads (0: all cores)");
   f->Bind(cmd, "--out", &TrainConfig::out, "Bundle to write");
   f->Bind(cmd, "--checkpoint", &TrainConfig::checkpoint, "Checkpoint directory (default OUT.ckpt)");
+  f->Bind(cmd, "--history", &TrainConfig::history,
+          "Append one JSON line per epoch (epoch, lr, train_loss, valid_loss, elapsed_s) to FILE");
+  f->Bind(cmd, "--max-rows", &TrainConfig::max_rows,
+          "Train on the first N rows of the training file only (0: all)");
   f->Bind(cmd, "--stop-after", &TrainConfig::stop_after,
           "Stop after N epochs of this run (resume later)");
   f->Bind(cmd, "--rank", &TrainConfig::rank,

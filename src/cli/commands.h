@@ -30,6 +30,7 @@ void AddCaptureCommand(CLI::App& app, int* exit_code);    // capture (flow meter
 void AddLogsCommands(CLI::App& app, int* exit_code);      // logs parse | bench
 void AddRegistryCommands(CLI::App& app, int* exit_code);  // keygen, sign, verify, publish, registry
 void AddMetricsCommands(CLI::App& app, int* exit_code);   // metrics bench | speed
+void AddConsoleCommand(CLI::App& app, int* exit_code);    // console (web UI and its JSON API)
 
 // Prints "vigil: error: <message>" to stderr and returns 1.
 int ReportError(const Status& s);

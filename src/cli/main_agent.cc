@@ -295,6 +295,7 @@ int Run(int argc, char** argv) {
     auto m = MetricsIngest::Create(mi, &agent.metrics());
     if (!m.ok()) return Fail(m.status());
     ingest = std::move(*m);
+    ingest->SetAlertFeed(&agent.alert_feed());
   }
   std::unique_ptr<HttpApi> api;
   if (!c.listen.empty()) {

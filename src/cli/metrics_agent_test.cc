@@ -144,6 +144,14 @@ TEST(MetricsAgentTest, LineProtocolOverHttpAndUdpRaisesSpikeAlerts) {
                 j["expected"].contains("low") && j["expected"].contains("high"))
         << line;
   }
+  // The same alerts in the agent's feed (GET /v1/alerts, which the console follows).
+  auto feed = http.Get("/v1/alerts?after=0&n=1000");
+  ASSERT_TRUE(feed);
+  auto page = nlohmann::json::parse(feed->body);
+  EXPECT_EQ(page["alerts"].size(), Lines(alerts).size()) << feed->body;
+  ASSERT_FALSE(page["alerts"].empty());
+  EXPECT_EQ(page["alerts"][0]["type"], "metric");
+  EXPECT_EQ(page["next"], Lines(alerts).size());
   agent.Signal(SIGTERM);
   EXPECT_EQ(agent.Wait(std::chrono::seconds(10)), 0) << Slurp((dir / "err").string());
   fs::remove_all(dir);

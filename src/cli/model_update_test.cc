@@ -37,31 +37,6 @@ constexpr char kRead[] = "reader-token-for-updates";
 const std::string kTrain = kData + "/nsl-kdd/KDDTrain+_20Percent.txt";
 const std::string kTest = kData + "/nsl-kdd/KDDTest+.txt";
 
-// `vigil registry serve` in the background; the port from its log.
-struct Registry {
-  Proc proc;
-  int port = -1;
-  std::string log;
-  bool Start(const std::string& dir, const std::string& store) {
-    log = store + ".log";
-    proc = Proc::Start({"/bin/sh", "-c",
-                        "exec " + kVigil + " registry serve --listen 127.0.0.1:0 --store " + store +
-                            " --tokens " + dir + "/tokens.toml"},
-                       store + ".out", log);
-    WaitFor(
-        [&] {
-          const std::string log_text = Slurp(log) + Slurp(store + ".out");
-          const size_t at = log_text.find("listening on http://127.0.0.1:");
-          if (at == std::string::npos) return false;
-          port = std::atoi(log_text.c_str() + at + std::strlen("listening on http://127.0.0.1:"));
-          return port > 0;
-        },
-        20s);
-    return port > 0;
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-};
-
 std::string Get(int port, const std::string& path) {
   httplib::Client c("127.0.0.1", port);
   c.set_connection_timeout(2);
@@ -145,7 +120,7 @@ class ModelUpdateTest : public ::testing::Test {
     auto b = ReadBundle(P(bundle_file));
     return b.ok() ? b->sha256.substr(0, 12) : "";
   }
-  static std::unique_ptr<RegistryClient> Client(const Registry& reg) {
+  static std::unique_ptr<RegistryClient> Client(const RegistryProc& reg) {
     RegistryClientOptions o;
     o.url = reg.url();
     o.token = kPub;
@@ -209,7 +184,7 @@ class Feeder {
 };
 
 TEST_F(ModelUpdateTest, ThreeAgentsFollowPublishAndRollbackWithEveryRecordScoredOnce) {
-  Registry reg;
+  RegistryProc reg;
   ASSERT_TRUE(reg.Start(dir_, P("store"))) << Slurp(reg.log);
   auto client = Client(reg);
   ASSERT_NE(client, nullptr);
@@ -365,7 +340,7 @@ TEST_F(ModelUpdateTest, WatchedDirectorySwapsInNewBundlesAndRefusesDamagedOnes) 
 }
 
 TEST_F(ModelUpdateTest, CanaryScoresItsShareAndTheRegistryReportsBothVersions) {
-  Registry reg;
+  RegistryProc reg;
   ASSERT_TRUE(reg.Start(dir_, P("canary-store"))) << Slurp(reg.log);
   auto client = Client(reg);
   ASSERT_NE(client, nullptr);

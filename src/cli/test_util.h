@@ -10,6 +10,8 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -148,5 +150,30 @@ inline int ListeningPort(const std::string& err_path) {
       std::chrono::seconds(10));
   return port;
 }
+
+// `vigil registry serve` in the background; the port from its log.
+struct RegistryProc {
+  Proc proc;
+  int port = -1;
+  std::string log;
+  bool Start(const std::string& dir, const std::string& store) {
+    log = store + ".log";
+    proc = Proc::Start({"/bin/sh", "-c",
+                        "exec " + kVigil + " registry serve --listen 127.0.0.1:0 --store " + store +
+                            " --tokens " + dir + "/tokens.toml"},
+                       store + ".out", log);
+    WaitFor(
+        [&] {
+          const std::string log_text = Slurp(log) + Slurp(store + ".out");
+          const size_t at = log_text.find("listening on http://127.0.0.1:");
+          if (at == std::string::npos) return false;
+          port = std::atoi(log_text.c_str() + at + std::strlen("listening on http://127.0.0.1:"));
+          return port > 0;
+        },
+        std::chrono::seconds(20));
+    return port > 0;
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
 
 }  // namespace vigil::testutil

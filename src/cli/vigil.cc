@@ -82,6 +82,7 @@ int RunVigil(int argc, char** argv, AddCommandsFn add_training) {
   AddLogsCommands(app, &exit_code);
   AddRegistryCommands(app, &exit_code);
   AddMetricsCommands(app, &exit_code);
+  AddConsoleCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -153,6 +153,89 @@ double ThresholdForFalseAlarmRate(const std::vector<uint8_t>& labels,
   return *nth;
 }
 
+namespace {
+
+// ROC and PR points at every distinct score (highest first), thinned to kCurvePoints, and the
+// score histogram.
+void AddCurves(const std::vector<uint8_t>& labels, const std::vector<float>& scores,
+               EvalReport* r) {
+  const size_t n = scores.size();
+  if (n == 0) return;
+  size_t positives = 0;
+  for (uint8_t l : labels) positives += l != 0;
+  const size_t negatives = n - positives;
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return RankKey(scores[a]) > RankKey(scores[b]); });
+
+  if (positives > 0 && negatives > 0) {
+    std::vector<double> fpr{0}, tpr{0}, rec, prec;
+    size_t tp = 0, fp = 0;
+    for (size_t k = 0; k < n; ++k) {
+      (labels[order[k]] != 0 ? tp : fp) += 1;
+      if (k + 1 < n && RankKey(scores[order[k + 1]]) == RankKey(scores[order[k]])) {
+        continue;  // ties: one point
+      }
+      fpr.push_back(static_cast<double>(fp) / static_cast<double>(negatives));
+      tpr.push_back(static_cast<double>(tp) / static_cast<double>(positives));
+      rec.push_back(static_cast<double>(tp) / static_cast<double>(positives));
+      prec.push_back(static_cast<double>(tp) / static_cast<double>(tp + fp));
+    }
+    // Thin to at most kCurvePoints, keeping the first and last points.
+    auto thin = [](std::vector<double>* a, std::vector<double>* b) {
+      const size_t m = a->size(), keep = EvalReport::kCurvePoints;
+      if (m <= keep) return;
+      std::vector<double> x, y;
+      for (size_t q = 0; q < keep; ++q) {
+        const size_t i = q * (m - 1) / (keep - 1);
+        x.push_back((*a)[i]);
+        y.push_back((*b)[i]);
+      }
+      *a = std::move(x);
+      *b = std::move(y);
+    };
+    thin(&fpr, &tpr);
+    thin(&rec, &prec);
+    r->roc_fpr = std::move(fpr);
+    r->roc_tpr = std::move(tpr);
+    r->pr_recall = std::move(rec);
+    r->pr_precision = std::move(prec);
+  }
+
+  // Histogram between the 0.5th and 99.5th percentiles (order is descending).
+  const size_t bins = EvalReport::kHistogramBins;
+  double lo = scores[order[std::min(n - 1, n - 1 - n / 200)]];
+  double hi = scores[order[n / 200]];
+  if (!(hi > lo)) {
+    lo = scores[order[n - 1]];
+    hi = scores[order[0]];
+  }
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  r->histogram_edges.resize(bins + 1);
+  for (size_t b = 0; b <= bins; ++b) {
+    r->histogram_edges[b] = lo + (hi - lo) * static_cast<double>(b) / static_cast<double>(bins);
+  }
+  r->histogram_normal.assign(bins, 0);
+  r->histogram_attack.assign(bins, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const double v = scores[i];
+    size_t b = 0;
+    if (v >= hi) {
+      b = bins - 1;
+    } else if (v > lo) {
+      b = std::min(bins - 1, static_cast<size_t>((v - lo) / (hi - lo) * static_cast<double>(bins)));
+    }
+    ++(labels[i] != 0 ? r->histogram_attack : r->histogram_normal)[b];
+  }
+}
+
+}  // namespace
+
 EvalReport Evaluate(const std::vector<std::string>& class_names, int normal_class,
                     const std::vector<int>& true_class, const std::vector<int>& pred_class,
                     const std::vector<float>& attack_scores) {
@@ -191,6 +274,7 @@ EvalReport Evaluate(const std::vector<std::string>& class_names, int normal_clas
   if (use_scores) {
     r.roc_auc = RocAuc(score_labels, score_values);
     r.pr_auc = PrAuc(score_labels, score_values);
+    AddCurves(score_labels, score_values, &r);
   }
 
   double f1_sum = 0;
@@ -243,6 +327,12 @@ nlohmann::json EvalReport::ToJson() const {
   nlohmann::json matrix = nlohmann::json::array();
   for (const auto& row : confusion) matrix.push_back(row);
   j["confusion"] = {{"classes", class_names}, {"matrix", std::move(matrix)}};
+  if (!roc_fpr.empty()) j["roc_curve"] = {{"fpr", roc_fpr}, {"tpr", roc_tpr}};
+  if (!pr_recall.empty()) j["pr_curve"] = {{"recall", pr_recall}, {"precision", pr_precision}};
+  if (!histogram_edges.empty()) {
+    j["score_histogram"] = {
+        {"edges", histogram_edges}, {"normal", histogram_normal}, {"attack", histogram_attack}};
+  }
   return j;
 }
 

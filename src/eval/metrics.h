@@ -55,7 +55,21 @@ struct EvalReport {
   std::vector<ClassMetrics> per_class;         // one per class name, same order
   double threshold = NAN;                      // score threshold used, if any
 
+  // Curves of the attack score (empty without scores, or with one class only): at most
+  // kCurvePoints points each, thresholds from the highest score down. ROC runs from (0,0) to (1,1).
+  static constexpr size_t kCurvePoints = 256;
+  std::vector<double> roc_fpr, roc_tpr;
+  std::vector<double> pr_recall, pr_precision;
+  // Histogram of the attack score: kHistogramBins equal bins between the 0.5th and 99.5th
+  // percentiles (edges has kHistogramBins + 1 values; scores outside go to the end bins), with
+  // the counts of truly normal and truly attack rows. Empty without scores.
+  static constexpr size_t kHistogramBins = 40;
+  std::vector<double> histogram_edges;
+  std::vector<size_t> histogram_normal, histogram_attack;
+
   // Keys: accuracy precision recall f1 false_alarm_rate roc_auc pr_auc macro_f1 per_class
+  // roc_curve ({fpr, tpr}), pr_curve ({recall, precision}) and score_histogram ({edges, normal,
+  // attack}) when there are scores, and
   // ({class: {precision, recall, f1, support}}) confusion ({"classes": [...], "matrix": [[...]]})
   // binary_confusion ({tn, fp, fn, tp}) rows threshold. NaN values are written as null.
   nlohmann::json ToJson() const;

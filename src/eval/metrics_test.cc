@@ -314,3 +314,56 @@ TEST(MetricsScaleTest, MillionRowsOnce) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(EvalCurvesTest, RocPrAndHistogram) {
+  // Scores 0..9: rows 6..9 are attacks, plus one attack at score 2 (a miss at high thresholds).
+  std::vector<int> truth = {0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
+  std::vector<float> scores = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  std::vector<int> pred(10);
+  for (size_t i = 0; i < 10; ++i) pred[i] = scores[i] > 5 ? 1 : 0;
+  EvalReport r = Evaluate({"normal", "attack"}, 0, truth, pred, scores);
+  ASSERT_EQ(r.roc_fpr.size(), 11u);  // (0,0) + one point per distinct score
+  EXPECT_DOUBLE_EQ(r.roc_fpr.front(), 0);
+  EXPECT_DOUBLE_EQ(r.roc_tpr.front(), 0);
+  EXPECT_DOUBLE_EQ(r.roc_fpr.back(), 1);
+  EXPECT_DOUBLE_EQ(r.roc_tpr.back(), 1);
+  EXPECT_DOUBLE_EQ(r.roc_tpr[4], 0.8);  // the four top scores are attacks
+  EXPECT_DOUBLE_EQ(r.roc_fpr[4], 0.0);
+  EXPECT_DOUBLE_EQ(r.pr_precision[3], 1.0);
+  EXPECT_DOUBLE_EQ(r.pr_recall.back(), 1.0);
+  EXPECT_DOUBLE_EQ(r.pr_precision.back(), 0.5);
+  ASSERT_EQ(r.histogram_edges.size(), EvalReport::kHistogramBins + 1);
+  size_t normal = 0, attack = 0;
+  for (size_t b = 0; b < EvalReport::kHistogramBins; ++b) {
+    normal += r.histogram_normal[b];
+    attack += r.histogram_attack[b];
+  }
+  EXPECT_EQ(normal, 5u);
+  EXPECT_EQ(attack, 5u);
+  EXPECT_EQ(r.histogram_attack.back(), 1u);  // score 9 in the last bin
+  nlohmann::json j = r.ToJson();
+  EXPECT_EQ(j["roc_curve"]["fpr"].size(), 11u);
+  EXPECT_EQ(j["score_histogram"]["normal"].size(), EvalReport::kHistogramBins);
+
+  // Many distinct scores: thinned to kCurvePoints, ends kept.
+  std::vector<int> t2(5000), p2(5000, 0);
+  std::vector<float> s2(5000);
+  for (size_t i = 0; i < 5000; ++i) {
+    t2[i] = i % 3 == 0;
+    s2[i] = static_cast<float>(i);
+  }
+  EvalReport r2 = Evaluate({"normal", "attack"}, 0, t2, p2, s2);
+  EXPECT_EQ(r2.roc_fpr.size(), EvalReport::kCurvePoints);
+  EXPECT_DOUBLE_EQ(r2.roc_fpr.back(), 1.0);
+  EXPECT_DOUBLE_EQ(r2.roc_tpr.back(), 1.0);
+  // One class only: no curves, a histogram still.
+  EvalReport r3 = Evaluate({"normal", "attack"}, 0, {0, 0, 0}, {0, 0, 0}, {0.1f, 0.2f, 0.3f});
+  EXPECT_TRUE(r3.roc_fpr.empty());
+  EXPECT_FALSE(r3.histogram_edges.empty());
+}
+
+}  // namespace
+}  // namespace vigil

@@ -221,6 +221,53 @@ bool Agent::Submit(Item item) {
 void Agent::Stop() {
   stop_.store(true);
   queue_.Close();
+  alert_feed_.Close();
+}
+
+void Agent::CountMix(const std::vector<Item>& batch, const std::vector<size_t>& items,
+                     const std::vector<int64_t>& row_of) {
+  constexpr size_t kMaxMixKeys = 64;  // distinct names kept per map; the rest count as "other"
+  auto bump = [](std::map<std::string, uint64_t>* m, const std::string& key) {
+    auto it = m->find(key);
+    if (it != m->end()) {
+      ++it->second;
+    } else if (m->size() < kMaxMixKeys) {
+      (*m)[key] = 1;
+    } else {
+      ++(*m)["other"];
+    }
+  };
+  auto column = [](const Table& t, const std::vector<std::string>& names) -> int {
+    for (const std::string& n : names) {
+      for (size_t c = 0; c < t.categorical_names.size(); ++c) {
+        if (t.categorical_names[c] == n) return static_cast<int>(c);
+      }
+    }
+    return -1;
+  };
+  static const std::vector<std::string> kService = {"service"};
+  std::vector<std::pair<int, int>> cols(inputs_.size(), {-2, -2});  // per input, found lazily
+  std::lock_guard<std::mutex> lock(mix_mu_);
+  for (size_t i : items) {
+    const Table& t = inputs_[batch[i].input]->table;
+    const auto r = static_cast<size_t>(row_of[i]);
+    auto& [p, sv] = cols[batch[i].input];
+    if (p == -2) {
+      p = column(t, kProtoNames);
+      sv = column(t, kService);
+    }
+    if (p >= 0 && r < t.categorical[static_cast<size_t>(p)].size()) {
+      bump(&mix_.proto, t.categorical[static_cast<size_t>(p)][r]);
+    }
+    if (sv >= 0 && r < t.categorical[static_cast<size_t>(sv)].size()) {
+      bump(&mix_.service, t.categorical[static_cast<size_t>(sv)][r]);
+    }
+  }
+}
+
+Agent::Mix Agent::TrafficMix() const {
+  std::lock_guard<std::mutex> lock(mix_mu_);
+  return mix_;
 }
 
 bool Agent::stopping() const { return stop_.load(); }
@@ -448,6 +495,8 @@ void Agent::ScoreWith(ServedModel& m, ModelStats* stats, const std::vector<size_
   m.parallel->Score(x_.data(), scored_items.size(), &ws_, &scores_batch_);
   scored_->Add(scored_items.size());
 
+  CountMix(*batch, scored_items, row_of);
+
   // 4. Verdicts, alerts, threat levels.
   const auto& classes = scorer.classes();
   const size_t nc = classes.size();
@@ -605,6 +654,7 @@ void Agent::ScoreWith(ServedModel& m, ModelStats* stats, const std::vector<size_
     a += "]}";
     if (Status ws = Write(alerts_out_, a); !ws.ok() && output_status_.ok()) output_status_ = ws;
     if (publisher_ != nullptr) publisher_->PublishAlert(a);
+    alert_feed_.Append(a);
     if (!src.empty()) {
       std::lock_guard<std::mutex> lock(threat_mu_);
       threat_.Alert(src, std::isnan(record_time) ? WallSeconds() : record_time, 1.0, &events);

@@ -46,6 +46,7 @@
 #include "infer/parallel.h"
 #include "infer/scorer.h"
 #include "net/metrics.h"
+#include "stream/alert_feed.h"
 #include "stream/queue.h"
 #include "stream/threat.h"
 
@@ -188,6 +189,16 @@ class Agent {
   // Snapshot of the threat tracker's top hosts (thread-safe).
   std::vector<std::pair<std::string, double>> TopHosts(size_t n);
 
+  // The latest alerts, numbered, for pollers (GET /v1/alerts).
+  AlertFeed& alert_feed() { return alert_feed_; }
+  // Records scored per protocol and per service (the schema's proto/protocol_type and service
+  // columns; empty maps when it has none). Thread-safe snapshot.
+  struct Mix {
+    std::map<std::string, uint64_t> proto, service;
+  };
+  Mix TrafficMix() const;
+  std::chrono::steady_clock::time_point started() const { return started_; }
+
   uint64_t scored() const { return scored_->value(); }
   uint64_t malformed() const { return malformed_->value(); }
   uint64_t alerts() const { return alerts_->value(); }
@@ -208,6 +219,8 @@ class Agent {
   Status Write(FILE* f, const std::string& line);
   Status FlushOutputs();
   void Emit(const std::vector<ThreatEvent>& events);
+  void CountMix(const std::vector<Item>& batch, const std::vector<size_t>& items,
+                const std::vector<int64_t>& row_of);
 
   AgentOptions o_;
   // The models: owned by the scoring thread; readers elsewhere take snapshots under model_mu_.
@@ -243,6 +256,10 @@ class Agent {
   Histogram *batch_latency_, *record_latency_, *batch_size_;
   Gauge *queue_depth_, *sources_;
   uint64_t logged_malformed_ = 0;
+  AlertFeed alert_feed_;
+  mutable std::mutex mix_mu_;
+  Mix mix_;  // guarded by mix_mu_; at most kMaxMixKeys names each (the rest count as "other")
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace vigil

@@ -125,10 +125,52 @@ HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t m
     body += "]}";
     res.set_content(body, "application/json");
   });
+  AddAlertsRoute(&server_, &agent_->alert_feed());
+  server_.Get("/v1/stats", [this](const httplib::Request&, httplib::Response& res) {
+    const Agent::Mix mix = agent_->TrafficMix();
+    nlohmann::json j = {{"records", agent_->scored()},
+                        {"alerts", agent_->alerts()},
+                        {"malformed", agent_->malformed()},
+                        {"uptime_s", std::chrono::duration<double>(
+                                         std::chrono::steady_clock::now() - agent_->started())
+                                         .count()},
+                        {"mix", {{"proto", mix.proto}, {"service", mix.service}}}};
+    res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+  });
   server_.Post("/v1/score",
                [this](const httplib::Request& req, httplib::Response& res) { Score(req, res); });
   server_.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                    std::exception_ptr) { JsonError(res, 500, "internal error"); });
+}
+
+void AddAlertsRoute(httplib::Server* server, AlertFeed* feed) {
+  server->Get("/v1/alerts", [feed](const httplib::Request& req, httplib::Response& res) {
+    uint64_t after = 0, wait_s = 0, n = 100;
+    for (auto [name, out, max] :
+         {std::tuple<const char*, uint64_t*, uint64_t>{"after", &after, UINT64_MAX},
+          {"wait", &wait_s, 30},
+          {"n", &n, 1000}}) {
+      if (!req.has_param(name)) continue;
+      try {
+        size_t used = 0;
+        const std::string v = req.get_param_value(name);
+        *out = std::stoull(v, &used);
+        if (used != v.size() || v[0] == '-') throw std::invalid_argument(v);
+      } catch (const std::exception&) {
+        return JsonError(res, 400, std::string(name) + " must be a non-negative integer");
+      }
+      *out = std::min(*out, max);
+    }
+    AlertFeed::Page page = feed->Since(after, n, std::chrono::milliseconds(wait_s * 1000));
+    std::string body = "{\"next\":" + std::to_string(page.next) + ",\"alerts\":[";
+    for (size_t i = 0; i < page.items.size(); ++i) {
+      if (i > 0) body += ',';
+      body += page.items[i];
+    }
+    body += "]}";
+    res.set_content(body, "application/json");
+  });
 }
 
 HttpApi::~HttpApi() { Stop(); }

@@ -11,6 +11,9 @@
 //   GET /metrics     Prometheus text format.
 //   GET /v1/model    the bundle's name, version, type, classes, threshold and validation metrics.
 //   GET /v1/hosts    source hosts by threat value, highest first (?n=, default 20).
+//   GET /v1/alerts   the latest alerts numbered above ?after= (default 0), at most ?n= (100,
+//                    max 1000), waiting up to ?wait= seconds (max 30) for one: {"next", "alerts"}.
+//   GET /v1/stats    {"records", "alerts", "malformed", "uptime_s", "mix": {"proto", "service"}}.
 // Every request is answered; no input crashes the process. Thread-safe (a worker pool).
 #pragma once
 
@@ -27,6 +30,9 @@
 namespace vigil {
 
 class MetricsIngest;
+
+// Registers GET /v1/alerts (above) for `feed` on `server` (also used by the metrics-only agent).
+void AddAlertsRoute(httplib::Server* server, AlertFeed* feed);
 
 class HttpApi {
  public:

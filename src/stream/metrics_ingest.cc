@@ -13,6 +13,7 @@
 #include "core/json_text.h"
 #include "metrics/prometheus.h"
 #include "net/http.h"
+#include "stream/http_api.h"
 
 namespace vigil {
 namespace {
@@ -119,6 +120,9 @@ uint64_t MetricsIngest::overflow() const {
 void MetricsIngest::WriteAlert(const std::string& line) {
   ++alerts_total_;
   if (alerts_counter_) alerts_counter_->Add();
+  if (feed_ != nullptr) {  // without the newline: the feed holds JSON values
+    feed_->Append(!line.empty() && line.back() == '\n' ? line.substr(0, line.size() - 1) : line);
+  }
   if (alerts_out_ == nullptr) return;
   std::lock_guard<std::mutex> lock(out_mu_);
   std::fwrite(line.data(), 1, line.size(), alerts_out_);
@@ -328,10 +332,25 @@ int RunMetricsOnlyAgent(const MetricsIngestOptions& options, const std::string& 
   if (!ingest.ok()) return fail(ingest.status());
   httplib::Server server;
   std::thread http;
+  AlertFeed feed;
+  (*ingest)->SetAlertFeed(&feed);
+  const auto started = std::chrono::steady_clock::now();
   if (!listen.empty()) {
     auto addr = ParseListen(listen);
     if (!addr.ok()) return fail(addr.status());
     (*ingest)->RegisterHttp(&server);
+    AddAlertsRoute(&server, &feed);
+    MetricsIngest* in = ingest->get();
+    server.Get("/v1/stats", [in, started](const httplib::Request&, httplib::Response& res) {
+      const double up =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      res.set_content("{\"records\":" + std::to_string(in->points()) +
+                          ",\"alerts\":" + std::to_string(in->alerts()) +
+                          ",\"malformed\":0,\"series\":" + std::to_string(in->series()) +
+                          ",\"uptime_s\":" + std::to_string(up) +
+                          ",\"mix\":{\"proto\":{},\"service\":{}}}",
+                      "application/json");
+    });
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
@@ -350,6 +369,7 @@ int RunMetricsOnlyAgent(const MetricsIngestOptions& options, const std::string& 
   }
   auto udp = (*ingest)->Start();
   if (!udp.ok()) {
+    feed.Close();
     server.stop();
     if (http.joinable()) http.join();
     return fail(udp.status());
@@ -361,6 +381,7 @@ int RunMetricsOnlyAgent(const MetricsIngestOptions& options, const std::string& 
   }
   int sig = 0;
   sigwait(&signals, &sig);
+  feed.Close();
   server.stop();
   if (http.joinable()) http.join();
   (*ingest)->Stop();

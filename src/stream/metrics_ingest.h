@@ -6,7 +6,8 @@
 //   {"time":"2026-11-29T12:00:00Z","type":"metric","series":"cpu,host=a usage_idle",
 //    "measurement":"cpu","field":"usage_idle","tags":{"host":"a"},"value":3.5,
 //    "expected":{"low":80.1,"high":99.7},"score":0.91}
-// written where the agent's alerts go (--alerts; stdout by default).
+// written where the agent's alerts go (--alerts; stdout by default) and, with SetAlertFeed, to the
+// agent's alert feed (GET /v1/alerts, the console).
 //
 // The core (WriteLineProtocol, WritePrometheus) needs no socket and is what the HTTP handler, the
 // UDP listener and the scrapers call. A malformed line costs only itself: the other lines of the
@@ -34,6 +35,7 @@
 #include "metrics/line_protocol.h"
 #include "metrics/series_table.h"
 #include "net/metrics.h"
+#include "stream/alert_feed.h"
 
 namespace vigil {
 
@@ -75,9 +77,13 @@ class MetricsIngest {
   Result<int> Start();
   void Stop();
 
+  // Also hands every alert to `feed` (the agent's, for GET /v1/alerts); before Start.
+  void SetAlertFeed(AlertFeed* feed) { feed_ = feed; }
+
   size_t series() const;
   uint64_t overflow() const;
   uint64_t alerts() const { return alerts_total_; }
+  uint64_t points() const { return points_ != nullptr ? points_->value() : 0; }
 
  private:
   explicit MetricsIngest(const MetricsIngestOptions& options);
@@ -92,6 +98,7 @@ class MetricsIngest {
   std::mutex out_mu_;  // guards alerts_out_
   FILE* alerts_out_ = nullptr;
   bool own_alerts_ = false;
+  AlertFeed* feed_ = nullptr;
   int udp_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;

@@ -58,6 +58,11 @@ struct TrainConfig {
   // Outputs.
   std::string out = "model.vigil";
   std::string checkpoint;  // directory; empty: OUT.ckpt
+  // Optional: one JSON line per epoch ({"epoch", "lr", "train_loss", "valid_loss", "elapsed_s"}),
+  // flushed as each epoch ends, for watchers (the console). Not part of the run's identity.
+  std::string history;
+  // Train on the file's first max_rows rows only (0: all); for quick looks.
+  int64_t max_rows = 0;
   bool resume = false;
   // Stop after this many epochs of this invocation (0: no limit), leaving a checkpoint that
   // `resume` continues from; not part of the run's identity.

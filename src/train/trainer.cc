@@ -3,8 +3,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -84,6 +87,14 @@ struct LoopState {
   double train_seconds = 0;
   nlohmann::json history = nlohmann::json::array();
 };
+
+Status AppendLine(const std::string& path, const std::string& line, bool truncate) {
+  FILE* f = std::fopen(path.c_str(), truncate ? "w" : "a");
+  if (f == nullptr) return Status::IOError(path + ": cannot open: " + std::strerror(errno));
+  const bool ok = std::fprintf(f, "%s\n", line.c_str()) > 0;
+  if (std::fclose(f) != 0 || !ok) return Status::IOError(path + ": write failed");
+  return Status::Ok();
+}
 
 std::string ConfigKey(const TrainConfig& c) {
   nlohmann::json j = c.ToJson();
@@ -208,6 +219,11 @@ Result<TrainSummary> Train(const TrainConfig& given) {
   // Data.
   VIGIL_ASSIGN_OR_RETURN(Schema schema, MakeSchema(cfg.format, cfg.schema));
   VIGIL_ASSIGN_OR_RETURN(Table table, ReadTable(cfg.train, schema, /*require_target=*/true));
+  if (cfg.max_rows > 0 && table.rows > static_cast<size_t>(cfg.max_rows)) {
+    std::vector<size_t> first(static_cast<size_t>(cfg.max_rows));
+    for (size_t i = 0; i < first.size(); ++i) first[i] = i;
+    table = table.Select(first);
+  }
   if (table.rows < 10) return Status::InvalidArgument(cfg.train + ": too few rows to train on");
   VIGIL_ASSIGN_OR_RETURN(Targets targets, MakeTargets(table, cfg.task));
   Split split = StratifiedSplit(table, cfg.valid_split, cfg.seed);
@@ -416,6 +432,12 @@ Result<TrainSummary> Train(const TrainConfig& given) {
     state.history.push_back(
         {{"epoch", epoch + 1}, {"lr", lr}, {"train_loss", train_loss}, {"valid_loss", val_loss}});
     state.next_epoch = epoch + 1;
+    if (rank == 0 && !cfg.history.empty()) {
+      nlohmann::json row = state.history.back();
+      row["elapsed_s"] = progress.ElapsedSeconds();
+      // A fresh run starts the file anew; a resumed one continues it.
+      VIGIL_RETURN_IF_ERROR(AppendLine(cfg.history, row.dump(), /*truncate=*/epoch == 0));
+    }
     char line[256];
     std::snprintf(line, sizeof line, "epoch %3lld/%lld  loss %.5f  val_loss %.5f%s  lr %.2e  %s",
                   static_cast<long long>(epoch) + 1, static_cast<long long>(cfg.epochs), train_loss,
