@@ -1,5 +1,6 @@
 #include "metrics/bench.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -35,7 +36,17 @@ Result<NabBenchResult> RunNabBench(const NabBenchOptions& o) {
     for (size_t i = next++; i < corpus.series.size(); i = next++) {
       const NabSeries& s = corpus.series[i];
       const auto t0 = Clock::now();
-      SeriesDetector d(o.detector);
+      DetectorConfig config = o.detector;
+      if (config.cad_nab_convention) {
+        // What NAB gives its own detectors (look-ahead, for comparison only): the rest period is
+        // a fifth of the file's probationary period, the range the file's minimum and maximum.
+        config.cad_rest = static_cast<int>(NabProbationLength(s.values.size()) / 5);
+      }
+      SeriesDetector d(config);
+      if (config.cad_nab_convention && !s.values.empty()) {
+        const auto [lo, hi] = std::minmax_element(s.values.begin(), s.values.end());
+        d.SetKnownRange(*lo, *hi);
+      }
       std::vector<double> out(s.values.size());
       for (size_t k = 0; k < s.values.size(); ++k) out[k] = d.Update(s.times[k], s.values[k]).score;
       busy[t] += Since(t0);
@@ -87,6 +98,11 @@ nlohmann::json DetectorConfigJson(const DetectorConfig& c) {
           {"time_inputs", c.time_inputs},
           {"tail_mode", c.tail_mode},
           {"record_decay", c.record_decay},
+          {"cad_weight", c.cad_weight},
+          {"cad_combine", c.cad_combine},
+          {"cad_rest", c.cad_rest},
+          {"cad_max_contexts", c.cad_max_contexts},
+          {"cad_nab_convention", c.cad_nab_convention},
           {"seed", c.seed}};
 }
 

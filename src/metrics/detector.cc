@@ -18,6 +18,13 @@ void Ewma(double x, double alpha, int64_t n, double* mean, double* var) {
   *var = (1 - a) * (*var + a * d * d);
 }
 
+ContextOseConfig CadConfigOf(const DetectorConfig& c) {
+  ContextOseConfig k;
+  k.rest_period = c.cad_rest;
+  k.max_contexts = c.cad_max_contexts;
+  return k;
+}
+
 }  // namespace
 
 Status SetDetectorOption(DetectorConfig* c, const std::string& assignment) {
@@ -49,6 +56,10 @@ Status SetDetectorOption(DetectorConfig* c, const std::string& assignment) {
                      {"rest_points", &c->rest_points, 0, 1 << 30},
                      {"tail_mode", &c->tail_mode, 0, 1},
                      {"season_days", &c->season_days, 1, 7},
+                     {"cad_combine", &c->cad_combine, 0, 1},
+                     {"cad_rest", &c->cad_rest, 0, 1 << 20},
+                     {"cad_max_contexts", &c->cad_max_contexts, 1, 60000},
+                     {"cad_nab_convention", &c->cad_nab_convention, 0, 1},
                      {"time_inputs", &c->time_inputs, 0, 1}}) {
     if (name != f.name) continue;
     if (v < f.lo || v > f.hi || v != std::floor(v)) {
@@ -68,7 +79,8 @@ Status SetDetectorOption(DetectorConfig* c, const std::string& assignment) {
                       {"stat_weight", &c->stat_weight, 0, 1},
                       {"record_decay", &c->record_decay, 0, 1},
                       {"season_weight", &c->season_weight, 0, 1},
-                      {"spread_weight", &c->spread_weight, 0, 1}}) {
+                      {"spread_weight", &c->spread_weight, 0, 1},
+                      {"cad_weight", &c->cad_weight, 0, 1}}) {
     if (name != f.name) continue;
     if (v < f.lo || v > f.hi) {
       return Status::InvalidArgument("detector option '" + name + "': " + text +
@@ -166,12 +178,13 @@ SeriesDetector::SeriesDetector(const DetectorConfig& config)
       season_mean_(static_cast<size_t>(kSeasonBuckets) * config.season_days, 0.0f),
       season_var_(season_mean_.size(), 0.0f),
       season_n_(season_mean_.size(), 0),
-      past_(config.window, 0.0f) {}
+      past_(config.window, 0.0f),
+      cad_(config.cad_weight > 0 ? std::make_unique<ContextOse>(CadConfigOf(config)) : nullptr) {}
 
 size_t SeriesDetector::MemoryBytes() const {
   return sizeof(*this) + net_.MemoryBytes() +
          (past_.capacity() + season_mean_.capacity() + season_var_.capacity()) * sizeof(float) +
-         season_n_.capacity() * sizeof(uint16_t);
+         season_n_.capacity() * sizeof(uint16_t) + (cad_ ? cad_->MemoryBytes() : 0);
 }
 
 DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
@@ -230,6 +243,11 @@ DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
   double score =
       std::max({config_.neural_weight * out.neural, config_.stat_weight * out.statistical,
                 config_.season_weight * out.seasonal, config_.spread_weight * out.spread});
+  if (cad_) {
+    out.contextual = cad_->Update(value);
+    const double cad = config_.cad_weight * out.contextual;
+    score = config_.cad_combine == 0 ? std::max(score, cad) : 0.5 * (score + cad);
+  }
   if (n_ < config_.learning_period) score = 0;
   if (rest_left_ > 0) {
     --rest_left_;

@@ -10,7 +10,9 @@
 //  - seasonal: the distance from the running mean of the same half hour of the day, in that half
 //    hour's standard deviations (a daily pattern broken);
 //  - spread: |log| of short-term over long-term variance of the first differences (flat or
-//    noisier stretches); computed and reported, weight 0 by default (it cost NAB points).
+//    noisier stretches); computed and reported, weight 0 by default (it cost NAB points);
+//  - contextual (optional, `cad_weight`, off by default): CAD OSE (context_ose.h), whose own
+//    score in [0, 1] is combined with the others' by max (or mean, `cad_combine=1`).
 // Each view's surprise r is compared with that view's own record R (its largest surprise so far,
 // decaying by `record_decay` per point): score r / (r + R), so 0.5 means "as surprising as
 // anything seen lately" and only a new record scores above it. The detector reports the largest
@@ -24,10 +26,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "metrics/context_ose.h"
 
 namespace vigil::metrics {
 
@@ -50,6 +54,15 @@ struct DetectorConfig {
   double spread_weight = 0.0;    // the short/long variability ratio view (0 disables)
   int time_inputs = 1;           // time-of-day and day-of-week features for the neural predictor
   int season_days = 1;           // the seasonal profile's period in days (1: daily, 7: weekly)
+  // The contextual view (CAD OSE, context_ose.h), combined with the views above. Off by
+  // default: online (no known range) it lowered the NAB score, and at its context bound it makes
+  // a point 20-50x slower (docs/metrics.md, issue 9).
+  double cad_weight = 0.0;      // 0 disables it
+  int cad_combine = 0;          // 0: max with the other views' score; 1: their mean
+  int cad_rest = 150;           // CAD OSE's rest period (NAB: probation / 5, at most 150)
+  int cad_max_contexts = 1024;  // bound of its context store
+  int cad_nab_convention = 0;   // 1: the bench gives what NAB gives its detectors (look-ahead):
+                                // the file's min/max, rest = probation / 5 (comparison only)
   uint32_t seed = 42;
 };
 
@@ -60,6 +73,7 @@ struct DetectorOutput {
   double score = 0;                            // anomaly score in [0, 1]
   double expected_low = 0, expected_high = 0;  // the range the detector expected the value in
   double neural = 0, statistical = 0, seasonal = 0, spread = 0;  // each view's score in [0, 1]
+  double contextual = 0;  // the CAD OSE view's score in [0, 1]
 };
 
 // A small MLP regressor (window -> hidden tanh -> 1) trained online by plain SGD.
@@ -101,9 +115,16 @@ class AnomalyLikelihood {
 class SeriesDetector {
  public:
   explicit SeriesDetector(const DetectorConfig& config);
+  SeriesDetector(SeriesDetector&&) = default;
+  SeriesDetector& operator=(SeriesDetector&&) = default;
   // `time` in seconds since the epoch (used for the time-of-day and day-of-week views). A
   // non-finite value scores 0 and is not learnt; magnitudes are clamped to 1e150.
   DetectorOutput Update(int64_t time, double value);
+  // Gives the contextual view a known value range (NAB's convention: the file's min and max);
+  // without it the range is learnt online.
+  void SetKnownRange(double min, double max) {
+    if (cad_) cad_->SetRange(min, max);
+  }
   size_t MemoryBytes() const;
   int64_t points() const { return n_; }
 
@@ -121,6 +142,7 @@ class SeriesDetector {
   double stat_mean_ = 0, stat_var_ = 0;
   double err_scale_ = 0;  // EWMA of |prediction error| (normalised units)
   int rest_left_ = 0;
+  std::unique_ptr<ContextOse> cad_;  // only when cad_weight > 0
 };
 
 }  // namespace vigil::metrics

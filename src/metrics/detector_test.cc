@@ -66,6 +66,33 @@ TEST(DetectorTest, MemoryPerSeriesIsFixed) {
   EXPECT_LT(before, 4096u);
 }
 
+// The optional contextual view (CAD OSE): scores stay in [0, 1], the spike still stands out, and
+// the memory stops growing at the context store's bound.
+TEST(DetectorTest, ContextualViewIsBoundedAndKeepsTheSpike) {
+  DetectorConfig c;
+  c.cad_weight = 1.0;
+  c.cad_max_contexts = 256;
+  SeriesDetector d{c};
+  std::mt19937 rng(1);
+  double at_spike = 0;
+  size_t memory_at_4000 = 0;
+  for (int i = 0; i < 8000; ++i) {
+    DetectorOutput o = d.Update(1700000000 + i * 300, Sample(i, &rng, 7000, 40));
+    ASSERT_GE(o.score, 0.0);
+    ASSERT_LE(o.score, 1.0);
+    ASSERT_GE(o.contextual, 0.0);
+    ASSERT_LE(o.contextual, 1.0);
+    if (i == 7000) at_spike = o.score;
+    if (i == 4000) memory_at_4000 = d.MemoryBytes();
+  }
+  EXPECT_GT(at_spike, 0.6);
+  EXPECT_EQ(d.MemoryBytes(), memory_at_4000);
+  EXPECT_LT(d.MemoryBytes(), 4096u + 256u * 100);
+  // Off (the default), it is never run.
+  SeriesDetector off{DetectorConfig{}};
+  EXPECT_EQ(off.Update(0, 1.0).contextual, 0.0);
+}
+
 TEST(DetectorTest, OptionsAreCheckedByName) {
   DetectorConfig c;
   EXPECT_TRUE(SetDetectorOption(&c, "window=8").ok());
@@ -76,6 +103,9 @@ TEST(DetectorTest, OptionsAreCheckedByName) {
   EXPECT_NE(s.message().find("windw"), std::string::npos);
   EXPECT_FALSE(SetDetectorOption(&c, "window=1000").ok());
   EXPECT_FALSE(SetDetectorOption(&c, "window=abc").ok());
+  EXPECT_TRUE(SetDetectorOption(&c, "cad_weight=1").ok());
+  EXPECT_EQ(c.cad_weight, 1.0);
+  EXPECT_FALSE(SetDetectorOption(&c, "cad_combine=2").ok());
 }
 
 TEST(SeriesTableTest, CapsSeriesAndCountsOverflowAndOutOfOrder) {
