@@ -81,13 +81,13 @@ bool StaticAssets::Serve(const httplib::Request& req, httplib::Response& res) co
   res.set_header("Vary", "Accept-Encoding");
   if (!f.gzip.empty() && AcceptsGzip(req)) {
     res.set_header("Content-Encoding", "gzip");
-    res.set_content(f.gzip, f.type.c_str());
+    res.set_content(f.gzip, f.type);
     // cpp-httplib would compress the body again for a client that accepts gzip or br: the
     // request it passes is its own (non-const) object, and without the header it leaves the
     // already-compressed body alone.
     const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
   } else {
-    res.set_content(f.raw, f.type.c_str());
+    res.set_content(f.raw, f.type);
   }
   return true;
 }

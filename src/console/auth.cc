@@ -61,9 +61,10 @@ Result<Principal> ConsoleAuth::Check(const std::string& secret) {
   c.at = now;
   if (res->status == 200) {
     nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
-    if (j.is_object() && j.value("name", "") != "" && j.value("name", "") != "anonymous") {
+    const std::string name = j.is_object() ? j.value("name", "") : "";
+    if (!name.empty() && name != "anonymous") {
       c.ok = true;
-      c.who = Principal{j.value("name", ""), j.value("role", "reader"), secret};
+      c.who = Principal{name, j.value("role", "reader"), secret};
     }
   } else if (res->status >= 500) {
     return Status::IOError(registry_url_ + ": the registry answered " +

@@ -390,9 +390,8 @@ void Console::Routes() {
                              : "request refused");
     }
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    Fail(res, 500, "internal error");
-  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                             const std::exception_ptr&) { Fail(res, 500, "internal error"); });
   if (!o_.assets_dir.empty() && fs::exists(fs::path(o_.assets_dir) / "index.html")) {
     Status loaded = assets_.Load(o_.assets_dir);
     if (!loaded.ok()) std::fprintf(stderr, "vigil console: %s\n", loaded.message().c_str());

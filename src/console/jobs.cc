@@ -170,6 +170,7 @@ Status Jobs::Spawn(Job* job, const std::vector<std::string>& args, const std::st
   for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, sig);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
@@ -203,7 +204,7 @@ Result<std::string> Jobs::StartRun(const json& p, const std::string& user) {
   std::vector<std::string> args = {o_.train_binary, "train",   "--format",
                                    ds->format,      "--train", ds->train};
   json params = {{"dataset", ds->id}};
-  auto choice = [&](const char* key, std::set<std::string> allowed) -> Status {
+  auto choice = [&](const char* key, const std::set<std::string>& allowed) -> Status {
     if (!p.contains(key)) return Status::Ok();
     if (!p[key].is_string() || !allowed.count(p[key].get<std::string>())) {
       std::string list;
