@@ -154,28 +154,19 @@ void CountPacket(DirectionStats* d, const Packet& p, bool timed) {
 
 }  // namespace
 
-bool FlowKey::operator==(const FlowKey& o) const {
-  return std::memcmp(this, &o, sizeof(*this)) == 0;
-}
-
-uint64_t FlowKey::Hash() const {
-  // Five 64-bit words, mixed with multiply-xorshift (fast, good enough against random keys; the
-  // table also caps probe lengths).
-  static_assert(sizeof(FlowKey) == 40, "FlowKey must be 40 bytes without padding");
-  uint64_t w[5];
-  std::memcpy(w, this, sizeof(w));
-  uint64_t h = 0x9E3779B97F4A7C15ull;
-  for (uint64_t x : w) {
-    h ^= x;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-  }
-  h *= 0x94D049BB133111EBull;
-  h ^= h >> 29;
-  return h;
-}
-
 namespace {
+
+// memcmp order of two 16-byte addresses (<0, 0, >0) with two byte-swapped 64-bit compares.
+int CompareAddresses(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b) {
+  uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&a1, a.data() + 8, 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&b1, b.data() + 8, 8);
+  if (a0 != b0) return __builtin_bswap64(a0) < __builtin_bswap64(b0) ? -1 : 1;
+  if (a1 != b1) return __builtin_bswap64(a1) < __builtin_bswap64(b1) ? -1 : 1;
+  return 0;
+}
 
 uint16_t Fold16(const std::array<uint8_t, 16>& a) {
   uint32_t h = 0;
@@ -212,7 +203,7 @@ FlowKey KeyFromEndpoints(Network network, uint8_t proto, const std::array<uint8_
   k.proto = proto;
   k.network = network;
   k.extra = extra;
-  int c = std::memcmp(src.data(), dst.data(), 16);
+  const int c = CompareAddresses(src, dst);
   bool lo = c < 0 || (c == 0 && sport <= dport);
   *from_lo = lo;
   k.lo_addr = lo ? src : dst;
@@ -261,10 +252,10 @@ bool FlowRecord::Start(const Packet& p) {
     if (!(p.tcp_flags & kTcpSyn)) {
       // Mid-stream: Argus takes the receiver as the source when the packet goes from the lower
       // port to the higher one and from the higher address to the lower one.
-      reverse = p.sport < p.dport && std::memcmp(p.src.data(), p.dst.data(), 16) > 0;
+      reverse = p.sport < p.dport && CompareAddresses(p.src, p.dst) > 0;
     } else if (p.tcp_flags & kTcpAck) {
       // Argus turns such a flow around later only if the SYN-ACK came from the higher address.
-      synack_first = std::memcmp(p.src.data(), p.dst.data(), 16) > 0;
+      synack_first = CompareAddresses(p.src, p.dst) > 0;
     }
   }
   reversed = reverse;

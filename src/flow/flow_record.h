@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "flow/app.h"
@@ -33,9 +34,31 @@ struct FlowKey {
   Network network = Network::kIpv4;
   uint16_t extra = 0;  // also keeps the struct free of padding (it is compared bytewise)
 
-  bool operator==(const FlowKey& o) const;
-  uint64_t Hash() const;
+  // Inline: both run for every packet. The key is 40 bytes without padding (asserted below), so
+  // five 64-bit words compare and hash it.
+  bool operator==(const FlowKey& o) const {
+    uint64_t a[5], b[5];
+    std::memcpy(a, this, sizeof(a));
+    std::memcpy(b, &o, sizeof(b));
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+  }
+  uint64_t Hash() const {
+    // Five 64-bit words, mixed with multiply-xorshift (fast, good enough against random keys; the
+    // table also caps probe lengths).
+    uint64_t w[5];
+    std::memcpy(w, this, sizeof(w));
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (uint64_t x : w) {
+      h ^= x;
+      h *= 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 31;
+    }
+    h *= 0x94D049BB133111EBull;
+    h ^= h >> 29;
+    return h;
+  }
 };
+static_assert(sizeof(FlowKey) == 40, "FlowKey must be 40 bytes without padding");
 
 // Builds the key of a decoded packet; `*from_lo` is true if the packet travels lo -> hi.
 FlowKey MakeFlowKey(const Packet& p, bool* from_lo);

@@ -38,8 +38,8 @@ FlowTable::FlowTable(const FlowTableOptions& options, Sink sink)
 }
 
 size_t FlowTable::MemoryBytes() const {
-  size_t bytes = pool_.capacity() * sizeof(Entry) + free_.capacity() * sizeof(uint32_t) +
-                 slots_.capacity() * sizeof(Slot);
+  size_t bytes = pool_.capacity() * sizeof(Entry) + links_.capacity() * sizeof(Link) +
+                 free_.capacity() * sizeof(uint32_t) + slots_.capacity() * sizeof(Slot);
   for (const auto& [k, f] : fragments_) {
     bytes += sizeof(FragmentEntry) + 32 + f.pending.capacity() * sizeof(PendingFragment);
   }
@@ -57,7 +57,7 @@ uint32_t FlowTable::Find(const FlowKey& key, uint64_t hash) const {
 }
 
 void FlowTable::Grow() {
-  std::vector<Slot> old = std::move(slots_);
+  decltype(slots_) old = std::move(slots_);
   slots_.assign(old.size() * 2, Slot());
   mask_ = slots_.size() - 1;
   for (const Slot& s : old) {
@@ -93,15 +93,15 @@ void FlowTable::EraseSlot(uint32_t index) {
 }
 
 void FlowTable::Unlink(uint32_t index) {
-  Entry& e = pool_[index];
-  List& l = lists_[e.list];
+  Link& e = links_[index];
+  List& l = lists_[pool_[index].list];
   if (e.prev != kNone) {
-    pool_[e.prev].next = e.next;
+    links_[e.prev].next = e.next;
   } else {
     l.head = e.next;
   }
   if (e.next != kNone) {
-    pool_[e.next].prev = e.prev;
+    links_[e.next].prev = e.prev;
   } else {
     l.tail = e.prev;
   }
@@ -109,13 +109,13 @@ void FlowTable::Unlink(uint32_t index) {
 }
 
 void FlowTable::LinkTail(uint32_t index, ListId list) {
-  Entry& e = pool_[index];
+  Link& e = links_[index];
   List& l = lists_[list];
-  e.list = list;
+  pool_[index].list = list;
   e.next = kNone;
   e.prev = l.tail;
   if (l.tail != kNone) {
-    pool_[l.tail].next = index;
+    links_[l.tail].next = index;
   } else {
     l.head = index;
   }
@@ -165,12 +165,40 @@ void FlowTable::End(uint32_t index, bool evicted) {
   sink_(e.rec);
 }
 
+void FlowTable::Prefetch(uint32_t index) const {
+  // For writing: ending a flow unlinks it, starting one overwrites it.
+  const char* p = reinterpret_cast<const char*>(&pool_[index]);
+  for (size_t off = 0; off < sizeof(Entry); off += 64) __builtin_prefetch(p + off, 1);
+  __builtin_prefetch(p + sizeof(Entry) - 1, 1);
+}
+
 void FlowTable::ExpireIdle() {
+  // The list is in activity order, not memory order, so each entry is a cache miss: once the
+  // head has expired, the entries kAhead places further down (likely to expire too) are fetched
+  // while the ones before them are ended, and the index slot of the next one.
+  constexpr int kAhead = 6;
   for (int l = 0; l < kLists; ++l) {
     const int64_t timeout = TimeoutOf(static_cast<ListId>(l));
+    uint32_t ahead = kNone;  // the next entry to fetch, once the sweep is under way
+    int fetched = 0;         // entries fetched ahead of the head
+    bool started = false;
     while (lists_[l].head != kNone) {
       uint32_t i = lists_[l].head;
       if (pool_[i].rec.last_us + timeout > now_us_) break;
+      if (!started) {
+        started = true;
+        ahead = links_[i].next;
+      } else {
+        --fetched;  // i was fetched ahead
+      }
+      for (; fetched < kAhead && ahead != kNone; ++fetched) {
+        Prefetch(ahead);
+        ahead = links_[ahead].next;
+      }
+      const uint32_t next = links_[i].next;
+      if (next != kNone) {
+        __builtin_prefetch(&slots_[static_cast<uint32_t>(pool_[next].hash) & mask_]);
+      }
       End(i, /*evicted=*/false);
     }
   }
@@ -206,9 +234,12 @@ uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const Packet& p, b
   if (!free_.empty()) {
     index = free_.back();
     free_.pop_back();
+    // The entry a later flow will take: ended a while ago, likely out of the cache by then.
+    if (!free_.empty()) Prefetch(free_.back());
   } else {
     index = static_cast<uint32_t>(pool_.size());
     pool_.emplace_back();
+    links_.emplace_back();
   }
   Entry& e = pool_[index];
   e.key = key;
@@ -447,7 +478,7 @@ void FlowTable::Flush() {
   // Oldest activity first, across all lists.
   std::vector<uint32_t> live;
   for (const List& l : lists_) {
-    for (uint32_t i = l.head; i != kNone; i = pool_[i].next) live.push_back(i);
+    for (uint32_t i = l.head; i != kNone; i = links_[i].next) live.push_back(i);
   }
   std::sort(live.begin(), live.end(),
             [&](uint32_t a, uint32_t b) { return pool_[a].rec.last_us < pool_[b].rec.last_us; });

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "flow/flow_record.h"
+#include "flow/huge_pages.h"
 
 namespace vigil {
 
@@ -104,8 +105,8 @@ class UnswFeatureBuilder {
 
   int64_t reorder_us_;
   Callback callback_;
-  std::priority_queue<Pending, std::vector<Pending>, Later> heap_;
-  std::vector<FlowRecord> pool_;
+  std::priority_queue<Pending, std::vector<Pending, HugePageAllocator<Pending>>, Later> heap_;
+  std::vector<FlowRecord, HugePageAllocator<FlowRecord>> pool_;
   std::vector<uint32_t> free_;
   uint64_t arrivals_ = 0;
   uint64_t next_id_ = 1;
