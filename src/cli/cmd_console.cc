@@ -64,14 +64,13 @@ std::vector<DatasetSpec> FindDatasets(const std::string& data_dir) {
 }
 
 std::string DefaultAssets() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
   const std::string root = ProjectRootGuess();
   if (!root.empty() && fs::exists(fs::path(root) / "web/dist/index.html")) {
     return (fs::path(root) / "web/dist").string();
   }
-  return (exe.parent_path().parent_path() / "share/vigil/web").string();
+  // An installed layout: PREFIX/bin/vigil and PREFIX/share/vigil/web.
+  return (fs::path(SiblingExecutable("vigil")).parent_path().parent_path() / "share/vigil/web")
+      .string();
 }
 
 int RunConsole(const ConsoleFlags& f) {
@@ -92,11 +91,10 @@ int RunConsole(const ConsoleFlags& f) {
     o.registry_token = *t;
   }
   o.assets_dir = f.assets.empty() ? DefaultAssets() : f.assets;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  o.jobs.train_binary = ec ? "vigil-train" : (exe.parent_path() / "vigil-train").string();
+  o.jobs.train_binary = SiblingExecutable("vigil-train");
   o.jobs.dir = fs::absolute(f.runs_dir).string();
   o.jobs.datasets = FindDatasets(f.data);
+  const bool no_data = o.jobs.datasets.empty();
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -118,7 +116,7 @@ int RunConsole(const ConsoleFlags& f) {
     std::fprintf(stderr, "vigil console: open %s and log in with the password%s\n", url.c_str(),
                  f.registry.empty() ? "" : " or a registry token");
   }
-  if (FindDatasets(f.data).empty()) {
+  if (no_data) {
     std::fprintf(
         stderr,
         "vigil console: no benchmark data found (--data, $VIGIL_DATA, ../shared/data, "

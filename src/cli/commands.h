@@ -35,6 +35,10 @@ void AddConsoleCommand(CLI::App& app, int* exit_code);    // console (web UI and
 // Prints "vigil: error: <message>" to stderr and returns 1.
 int ReportError(const Status& s);
 
+// `name` in the running executable's directory (vigil-train next to vigil), or `name` alone when
+// /proc/self/exe cannot be read.
+std::string SiblingExecutable(const std::string& name);
+
 // Directory of the running executable's project checkout (parent of build/), or "".
 std::string ProjectRootGuess();
 

@@ -39,13 +39,20 @@ constexpr TrainingCommand kTrainingCommands[] = {
     {"bench", "Measure vigil's engines (see bench/)"},
 };
 
-// Replaces this process by vigil-train with the same arguments; returns only on failure.
-int ExecTrainingPlane(char** argv) {
+}  // namespace
+
+std::string SiblingExecutable(const std::string& name) {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string path =
-      ec ? std::string("vigil-train") : (exe.parent_path() / "vigil-train").string();
-  if (ec || ::access(path.c_str(), X_OK) != 0) {
+  return ec ? name : (exe.parent_path() / name).string();
+}
+
+namespace {
+
+// Replaces this process by vigil-train with the same arguments; returns only on failure.
+int ExecTrainingPlane(char** argv) {
+  const std::string path = SiblingExecutable("vigil-train");
+  if (::access(path.c_str(), X_OK) != 0) {
     std::fprintf(stderr,
                  "vigil: error: '%s' runs in the training plane, %s, which is missing (build it: "
                  "cmake --build build --target vigil-train)\n",

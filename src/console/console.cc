@@ -15,15 +15,6 @@ namespace {
 
 constexpr const char* kCookie = "vigil_session";
 
-void Reply(httplib::Response& res, int code, const json& body) {
-  res.status = code;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-void Fail(httplib::Response& res, int code, const std::string& message) {
-  Reply(res, code, json{{"error", message}});
-}
-
 int HttpCode(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
@@ -58,7 +49,7 @@ std::string CookieValue(const httplib::Request& req, const std::string& name) {
 bool BodyObject(const httplib::Request& req, httplib::Response& res, json* out) {
   *out = json::parse(req.body, nullptr, false);
   if (out->is_discarded() || !out->is_object()) {
-    Fail(res, 400, "the body must be a JSON object");
+    JsonError(res, 400, "the body must be a JSON object");
     return false;
   }
   return true;
@@ -116,7 +107,8 @@ Status Console::FetchBundle(const std::string& name, const std::string& version,
 
 void Console::ToRegistry(const std::string& method, const std::string& path,
                          const std::string& body, const Principal& who, httplib::Response& res) {
-  if (o_.registry_url.empty()) return Fail(res, 404, "the console was started without --registry");
+  if (o_.registry_url.empty())
+    return JsonError(res, 404, "the console was started without --registry");
   httplib::Client c(o_.registry_url);
   c.set_connection_timeout(3);
   c.set_read_timeout(30);
@@ -127,9 +119,9 @@ void Console::ToRegistry(const std::string& method, const std::string& path,
                       : method == "PUT" ? c.Put(path, headers, body, "application/json")
                                         : c.Post(path, headers, body, "application/json");
   if (!r) {
-    return Fail(res, 502,
-                o_.registry_url + ": the registry cannot be reached (" +
-                    httplib::to_string(r.error()) + ")");
+    return JsonError(res, 502,
+                     o_.registry_url + ": the registry cannot be reached (" +
+                         httplib::to_string(r.error()) + ")");
   }
   res.status = r->status;
   res.set_content(r->body, "application/json");
@@ -154,32 +146,32 @@ void Console::Routes() {
     if (authz.rfind("Bearer ", 0) == 0) {
       auto p = auth_.Check(authz.substr(7));
       if (!p.ok()) {
-        Fail(res, p.status().code() == StatusCode::kIOError ? 502 : 401, p.status().message());
+        JsonError(res, p.status().code() == StatusCode::kIOError ? 502 : 401, p.status().message());
         return std::nullopt;
       }
       who = *p;
     } else {
       auto session = auth_.Find(CookieValue(req, kCookie));
       if (!session) {
-        Fail(res, 401, "log in first (POST /api/login)");
+        JsonError(res, 401, "log in first (POST /api/login)");
         return std::nullopt;
       }
       if (write) {
         if (!SecretEquals(req.get_header_value("X-CSRF-Token"), session->csrf)) {
-          Fail(res, 403, "missing or wrong X-CSRF-Token header");
+          JsonError(res, 403, "missing or wrong X-CSRF-Token header");
           return std::nullopt;
         }
         const std::string origin = req.get_header_value("Origin");
         if (!origin.empty() && origin != "http://" + req.get_header_value("Host") &&
             origin != "https://" + req.get_header_value("Host")) {
-          Fail(res, 403, "cross-origin request refused");
+          JsonError(res, 403, "cross-origin request refused");
           return std::nullopt;
         }
       }
       who = session->who;
     }
     if (write && !who.can_write()) {
-      Fail(res, 403, "the role '" + who.role + "' may only read");
+      JsonError(res, 403, "the role '" + who.role + "' may only read");
       return std::nullopt;
     }
     return who;
@@ -195,15 +187,15 @@ void Console::Routes() {
     auto who = auth_.Check(secret);
     if (!who.ok()) {
       if (who.status().code() == StatusCode::kIOError)
-        return Fail(res, 502, who.status().message());
+        return JsonError(res, 502, who.status().message());
       std::this_thread::sleep_for(std::chrono::milliseconds(250));  // slows guessing
-      return Fail(res, 401, "wrong password or token");
+      return JsonError(res, 401, "wrong password or token");
     }
     const std::string id = auth_.Open(*who);
     const auto session = auth_.Find(id);
     res.set_header("Set-Cookie", std::string(kCookie) + "=" + id +
                                      "; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
-    Reply(res, 200, json{{"user", who->user}, {"role", who->role}, {"csrf", session->csrf}});
+    JsonReply(res, 200, json{{"user", who->user}, {"role", who->role}, {"csrf", session->csrf}});
   });
   s.Post("/api/logout", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
@@ -211,34 +203,35 @@ void Console::Routes() {
     res.set_header("Set-Cookie", std::string(kCookie) +
                                      "=; HttpOnly; SameSite=Strict; Path=/; "
                                      "Max-Age=0");
-    Reply(res, 200, json{{"ok", true}});
+    JsonReply(res, 200, json{{"ok", true}});
   });
   s.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
     auto session = auth_.Find(CookieValue(req, kCookie));
-    if (!session) return Fail(res, 401, "not logged in");
-    Reply(res, 200,
-          json{{"user", session->who.user}, {"role", session->who.role}, {"csrf", session->csrf}});
+    if (!session) return JsonError(res, 401, "not logged in");
+    JsonReply(
+        res, 200,
+        json{{"user", session->who.user}, {"role", session->who.role}, {"csrf", session->csrf}});
   });
   s.Get("/api/overview", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     auto who = authorize(req, res, false);
     if (!who) return;
-    Reply(res, 200,
-          json{{"version", VIGIL_VERSION},
-               {"registry", o_.registry_url.empty() ? json(nullptr) : json(o_.registry_url)},
-               {"agents", o_.agents},
-               {"runs_dir", o_.jobs.dir},
-               {"user", who->user},
-               {"role", who->role}});
+    JsonReply(res, 200,
+              json{{"version", VIGIL_VERSION},
+                   {"registry", o_.registry_url.empty() ? json(nullptr) : json(o_.registry_url)},
+                   {"agents", o_.agents},
+                   {"runs_dir", o_.jobs.dir},
+                   {"user", who->user},
+                   {"role", who->role}});
   });
   s.Get("/api/datasets", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
-    Reply(res, 200, jobs_->Datasets());
+    JsonReply(res, 200, jobs_->Datasets());
   });
 
   // Runs and evaluations.
   s.Get("/api/runs", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
-    Reply(res, 200, jobs_->ListRuns());
+    JsonReply(res, 200, jobs_->ListRuns());
   });
   s.Post("/api/runs", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     auto who = authorize(req, res, true);
@@ -246,26 +239,26 @@ void Console::Routes() {
     json body;
     if (!BodyObject(req, res, &body)) return;
     auto id = jobs_->StartRun(body, who->user);
-    if (!id.ok()) return Fail(res, HttpCode(id.status()), id.status().message());
-    Reply(res, 201, json{{"id", *id}});
+    if (!id.ok()) return JsonError(res, HttpCode(id.status()), id.status().message());
+    JsonReply(res, 201, json{{"id", *id}});
   });
   s.Get(R"(/api/runs/([a-z0-9]{1,16}))",
         [this, authorize](const httplib::Request& req, httplib::Response& res) {
           if (!authorize(req, res, false)) return;
           auto run = jobs_->GetRun(req.matches[1]);
-          if (!run.ok()) return Fail(res, HttpCode(run.status()), run.status().message());
-          Reply(res, 200, *run);
+          if (!run.ok()) return JsonError(res, HttpCode(run.status()), run.status().message());
+          JsonReply(res, 200, *run);
         });
   s.Post(R"(/api/runs/([a-z0-9]{1,16})/stop)",
          [this, authorize](const httplib::Request& req, httplib::Response& res) {
            if (!authorize(req, res, true)) return;
            Status st = jobs_->StopRun(req.matches[1]);
-           if (!st.ok()) return Fail(res, HttpCode(st), st.message());
-           Reply(res, 200, json{{"ok", true}});
+           if (!st.ok()) return JsonError(res, HttpCode(st), st.message());
+           JsonReply(res, 200, json{{"ok", true}});
          });
   s.Get("/api/evaluations", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
-    Reply(res, 200, jobs_->ListEvaluations());
+    JsonReply(res, 200, jobs_->ListEvaluations());
   });
   s.Post("/api/evaluations", [this, authorize](const httplib::Request& req,
                                                httplib::Response& res) {
@@ -275,15 +268,15 @@ void Console::Routes() {
     if (!BodyObject(req, res, &body)) return;
     const std::string token = who->registry_token.empty() ? o_.registry_token : who->registry_token;
     auto id = jobs_->StartEvaluation(body, who->user, token);
-    if (!id.ok()) return Fail(res, HttpCode(id.status()), id.status().message());
-    Reply(res, 202, json{{"id", *id}});
+    if (!id.ok()) return JsonError(res, HttpCode(id.status()), id.status().message());
+    JsonReply(res, 202, json{{"id", *id}});
   });
   s.Get(R"(/api/evaluations/([a-z0-9]{1,16}))",
         [this, authorize](const httplib::Request& req, httplib::Response& res) {
           if (!authorize(req, res, false)) return;
           auto e = jobs_->GetEvaluation(req.matches[1]);
-          if (!e.ok()) return Fail(res, HttpCode(e.status()), e.status().message());
-          Reply(res, 200, *e);
+          if (!e.ok()) return JsonError(res, HttpCode(e.status()), e.status().message());
+          JsonReply(res, 200, *e);
         });
 
   // Models: the registry, as the user.
@@ -308,12 +301,12 @@ void Console::Routes() {
           ToRegistry("GET", "/v1/models/" + model + "/stats", "", *who, stats);
           json d = json::parse(detail.body, nullptr, false);
           json st = json::parse(stats.body, nullptr, false);
-          if (!d.is_object()) return Fail(res, 502, "the registry answered with invalid JSON");
-          Reply(res, 200,
-                json{{"model", model},
-                     {"versions", d.value("versions", json::array())},
-                     {"channels", d.value("channels", json::object())},
-                     {"stats", stats.status == 200 && st.is_object() ? st : json(nullptr)}});
+          if (!d.is_object()) return JsonError(res, 502, "the registry answered with invalid JSON");
+          JsonReply(res, 200,
+                    json{{"model", model},
+                         {"versions", d.value("versions", json::array())},
+                         {"channels", d.value("channels", json::object())},
+                         {"stats", stats.status == 200 && st.is_object() ? st : json(nullptr)}});
         });
   s.Post("/api/models/" + name + "/channels/" + name,
          [this, authorize](const httplib::Request& req, httplib::Response& res) {
@@ -323,7 +316,7 @@ void Console::Routes() {
            if (!BodyObject(req, res, &body)) return;
            if (!body.contains("version") ||
                !(body["version"].is_number_unsigned() || body["version"].is_string())) {
-             return Fail(res, 400, "version: required, a version number");
+             return JsonError(res, 400, "version: required, a version number");
            }
            ToRegistry("PUT",
                       "/v1/models/" + std::string(req.matches[1]) + "/channels/" +
@@ -343,7 +336,7 @@ void Console::Routes() {
   // Live detection.
   s.Get("/api/agents", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
-    Reply(res, 200, agents_.Agents());
+    JsonReply(res, 200, agents_.Agents());
   });
   s.Get("/api/alerts", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
@@ -351,11 +344,11 @@ void Console::Routes() {
     if (req.has_param("n")) {
       const std::string v = req.get_param_value("n");
       if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
-        return Fail(res, 400, "n must be a number from 1 to 1000");
+        return JsonError(res, 400, "n must be a number from 1 to 1000");
       }
       n = std::clamp<size_t>(std::stoul(v), 1, 1000);
     }
-    Reply(res, 200, agents_.Alerts(n));
+    JsonReply(res, 200, agents_.Alerts(n));
   });
   s.Get("/api/events", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
@@ -385,13 +378,13 @@ void Console::Routes() {
   // Anything else under /api/ is a JSON 404; the rest is the front-end.
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.path.rfind("/api/", 0) == 0 && res.body.empty()) {
-      Fail(res, res.status,
-           res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
-                             : "request refused");
+      JsonError(res, res.status,
+                res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+                                  : "request refused");
     }
   });
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                             const std::exception_ptr&) { Fail(res, 500, "internal error"); });
+                             const std::exception_ptr&) { JsonError(res, 500, "internal error"); });
   if (!o_.assets_dir.empty() && fs::exists(fs::path(o_.assets_dir) / "index.html")) {
     Status loaded = assets_.Load(o_.assets_dir);
     if (!loaded.ok()) std::fprintf(stderr, "vigil console: %s\n", loaded.message().c_str());

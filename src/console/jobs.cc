@@ -396,7 +396,7 @@ Result<std::string> Jobs::StartEvaluation(const json& p, const std::string& user
     if (!fs::exists(bundle_path)) {
       return Status::InvalidArgument("bundle: run " + ref.substr(4) + " has no bundle (yet)");
     }
-    return StartEvaluationLocked(ref, bundle_path, *ds, test_id, test_path, user);
+    return StartEvaluationLocked(NextId('e'), ref, bundle_path, *ds, test_id, test_path, user);
   }
   if (ref.rfind("registry:", 0) == 0) {
     const std::string rest = ref.substr(9);
@@ -412,19 +412,19 @@ Result<std::string> Jobs::StartEvaluation(const json& p, const std::string& user
     fs::create_directories(dir, ec);
     VIGIL_RETURN_IF_ERROR(o_.fetch_bundle(rest.substr(0, colon), rest.substr(colon + 1),
                                           registry_token, dir + "/bundle.vigil"));
-    --next_eval_;  // StartEvaluationLocked takes the same id
-    return StartEvaluationLocked(ref, dir + "/bundle.vigil", *ds, test_id, test_path, user);
+    return StartEvaluationLocked(id, ref, dir + "/bundle.vigil", *ds, test_id, test_path, user);
   }
   return Status::InvalidArgument("bundle: expected \"run:ID\" or \"registry:NAME:VERSION\"");
 }
 
-Result<std::string> Jobs::StartEvaluationLocked(const std::string& bundle_ref,
+Result<std::string> Jobs::StartEvaluationLocked(const std::string& id,
+                                                const std::string& bundle_ref,
                                                 const std::string& bundle_path,
                                                 const DatasetSpec& ds, const std::string& test_id,
                                                 const std::string& test_path,
                                                 const std::string& user) {
   Job job;
-  job.id = NextId('e');
+  job.id = id;
   job.dir = o_.dir + "/" + job.id;
   std::error_code ec;
   fs::create_directories(job.dir, ec);
@@ -439,7 +439,6 @@ Result<std::string> Jobs::StartEvaluationLocked(const std::string& bundle_ref,
              test_path, "--report", job.dir + "/report.json"},
             job.dir + "/eval.log"));
   Save(job);
-  const std::string id = job.id;
   jobs_[id] = std::move(job);
   return id;
 }
@@ -528,7 +527,7 @@ void Jobs::Finish(Job* job, int st) {
   if (run && status == "done") {
     const DatasetSpec* ds = FindDataset(job->info.value("dataset", ""));
     if (ds != nullptr && !ds->tests.empty()) {
-      auto e = StartEvaluationLocked("run:" + job->id, job->dir + "/model.vigil", *ds,
+      auto e = StartEvaluationLocked(NextId('e'), "run:" + job->id, job->dir + "/model.vigil", *ds,
                                      ds->tests[0].first, ds->tests[0].second,
                                      job->info.value("user", ""));
       if (e.ok()) job->info["evaluation"] = *e;

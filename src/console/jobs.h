@@ -85,7 +85,8 @@ class Jobs {
   const DatasetSpec* FindDataset(const std::string& id) const;
   std::string NextId(char prefix);
   Status Spawn(Job* job, const std::vector<std::string>& args, const std::string& log);
-  Result<std::string> StartEvaluationLocked(const std::string& bundle_ref,
+  // Starts evaluation `id` (from NextId('e'); its directory may exist already). mu_ held.
+  Result<std::string> StartEvaluationLocked(const std::string& id, const std::string& bundle_ref,
                                             const std::string& bundle_path, const DatasetSpec& ds,
                                             const std::string& test_id,
                                             const std::string& test_path, const std::string& user);

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/json_text.h"
+
 namespace vigil {
 
 Result<ListenAddress> ParseListen(const std::string& spec) {
@@ -32,6 +34,20 @@ void HardenServer(httplib::Server* server, const ServerLimits& limits) {
   server->set_keep_alive_max_count(1000);
   const size_t threads = limits.threads;
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+}
+
+void JsonReply(httplib::Response& res, int code, const nlohmann::json& body) {
+  res.status = code;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void JsonError(httplib::Response& res, int code, const std::string& message) {
+  std::string body = "{\"error\":";
+  AppendJsonString(&body, message);
+  body += "}";
+  res.status = code;
+  res.set_content(body, "application/json");
 }
 
 Result<int> Bind(httplib::Server* server, const ListenAddress& addr) {

@@ -3,13 +3,14 @@
 //
 // ParseListen accepts "HOST:PORT", "[V6]:PORT" and ":PORT" (meaning 127.0.0.1: vigil binds to the
 // loopback unless told otherwise); port 0 asks the system for a free port. HardenServer sets the
-// limits every vigil server runs with: a maximum body size (larger requests get 413), read and write
-// timeouts (a slow client cannot hold a thread), and a bounded worker pool. Stateless.
+// limits every vigil server runs with: a maximum body size (larger requests get 413), read and
+// write timeouts (a slow client cannot hold a thread), and a bounded worker pool. Stateless.
 #pragma once
 
 #include <httplib.h>
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/status.h"
@@ -31,6 +32,10 @@ struct ServerLimits {
 };
 
 void HardenServer(httplib::Server* server, const ServerLimits& limits);
+
+// JSON answers every vigil server gives: `body` with status `code`, or {"error": message}.
+void JsonReply(httplib::Response& res, int code, const nlohmann::json& body);
+void JsonError(httplib::Response& res, int code, const std::string& message);
 
 // Binds `server` to the address; on success returns the bound port (useful with port 0).
 Result<int> Bind(httplib::Server* server, const ListenAddress& addr);

@@ -11,15 +11,6 @@ using nlohmann::json;
 constexpr char kModel[] = "/v1/models/([^/]+)";
 constexpr size_t kMaxReportBytes = 1 << 20;
 
-void Reply(httplib::Response& res, int code, const json& body) {
-  res.status = code;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-void Error(httplib::Response& res, int code, const std::string& message) {
-  Reply(res, code, json{{"error", message}});
-}
-
 int HttpCode(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
@@ -45,9 +36,9 @@ bool IntParam(const httplib::Request& req, httplib::Response& res, const char* n
     }
   } catch (const std::exception&) {
   }
-  Error(res, 400,
-        std::string("query parameter '") + name + "' must be an integer from " +
-            std::to_string(lo) + " to " + std::to_string(hi));
+  JsonError(res, 400,
+            std::string("query parameter '") + name + "' must be an integer from " +
+                std::to_string(lo) + " to " + std::to_string(hi));
   return false;
 }
 
@@ -175,21 +166,21 @@ bool RegistryServer::Admit(const httplib::Request& req, httplib::Response& res) 
   if (d == AuthDecision::kUnauthenticated) {
     c.unauthenticated->Add();
     res.set_header("WWW-Authenticate", "Bearer realm=\"vigil-registry\"");
-    Error(res, 401, "missing or unknown token: send 'Authorization: Bearer TOKEN'");
+    JsonError(res, 401, "missing or unknown token: send 'Authorization: Bearer TOKEN'");
   } else if (d == AuthDecision::kForbidden) {
     c.forbidden->Add();
-    Error(res, 403,
-          "this token's role (reader) may not " + req.method + " " + req.path +
-              "; a publisher token is needed");
+    JsonError(res, 403,
+              "this token's role (reader) may not " + req.method + " " + req.path +
+                  "; a publisher token is needed");
   } else {
     // cpp-httplib itself would read (and discard) an oversized body before answering 413.
     const uint64_t length = req.get_header_value<uint64_t>("Content-Length");
     if (length <= options_.max_bundle_bytes) return true;
     c.uploads_too_large->Add();
-    Error(res, 413,
-          "request body of " + std::to_string(length) +
-              " bytes is larger than the registry accepts (" +
-              std::to_string(options_.max_bundle_bytes) + " bytes)");
+    JsonError(res, 413,
+              "request body of " + std::to_string(length) +
+                  " bytes is larger than the registry accepts (" +
+                  std::to_string(options_.max_bundle_bytes) + " bytes)");
   }
   Log(std::to_string(res.status) + " " + req.method + " " + req.path + " from " + req.remote_addr +
       (actor.empty() ? "" : " (" + actor + ")"));
@@ -236,13 +227,13 @@ void RegistryServer::Routes() {
                  "application/octet-stream"
                : "a chunked body over " + std::to_string(options_.max_bundle_bytes) + " bytes";
       Log("413 " + req.method + " " + req.path + " from " + req.remote_addr + ": " + why);
-      Error(res, 413, "request refused: " + why);
+      JsonError(res, 413, "request refused: " + why);
     } else {
-      Error(res, res.status, res.status == 404 ? "no such endpoint" : "request failed");
+      JsonError(res, res.status, res.status == 404 ? "no such endpoint" : "request failed");
     }
   });
   srv.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr) { Error(res, 500, "internal error"); });
+                               std::exception_ptr) { JsonError(res, 500, "internal error"); });
 
   srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
@@ -262,39 +253,41 @@ void RegistryServer::Routes() {
     const bool publisher =
         options_.tokens.Authorize(req.get_header_value("Authorization"), Role::kPublisher,
                                   &actor) == AuthDecision::kAllow;
-    Reply(res, 200,
-          json{{"name", Actor(req)},
-               {"role", publisher ? "publisher" : "reader"},
-               {"max_bundle_bytes", options_.max_bundle_bytes}});
+    JsonReply(res, 200,
+              json{{"name", Actor(req)},
+                   {"role", publisher ? "publisher" : "reader"},
+                   {"max_bundle_bytes", options_.max_bundle_bytes}});
   });
   srv.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     auto models = registry_->ListModels();
-    if (!models.ok()) return Error(res, HttpCode(models.status()), models.status().message());
+    if (!models.ok()) return JsonError(res, HttpCode(models.status()), models.status().message());
     json list = json::array();
     for (const ModelSummary& m : *models) list.push_back(m.ToJson());
-    Reply(res, 200, json{{"models", list}});
+    JsonReply(res, 200, json{{"models", list}});
   });
   srv.Get(std::string(kModel), [this](const httplib::Request& req, httplib::Response& res) {
     const std::string model = req.matches[1];
     auto versions = registry_->ListVersions(model);
-    if (!versions.ok()) return Error(res, HttpCode(versions.status()), versions.status().message());
+    if (!versions.ok())
+      return JsonError(res, HttpCode(versions.status()), versions.status().message());
     auto channels = registry_->ListChannels(model);
-    if (!channels.ok()) return Error(res, HttpCode(channels.status()), channels.status().message());
+    if (!channels.ok())
+      return JsonError(res, HttpCode(channels.status()), channels.status().message());
     json v = json::array(), ch = json::object();
     for (const VersionInfo& i : *versions) v.push_back(i.ToJson());
     for (const ChannelState& s : *channels) ch[s.channel] = s.ToJson();
-    Reply(res, 200, json{{"name", model}, {"versions", v}, {"channels", ch}});
+    JsonReply(res, 200, json{{"name", model}, {"versions", v}, {"channels", ch}});
   });
   srv.Get(std::string(kModel) + "/versions",
           [this](const httplib::Request& req, httplib::Response& res) {
             const std::string model = req.matches[1];
             auto versions = registry_->ListVersions(model);
             if (!versions.ok()) {
-              return Error(res, HttpCode(versions.status()), versions.status().message());
+              return JsonError(res, HttpCode(versions.status()), versions.status().message());
             }
             json v = json::array();
             for (const VersionInfo& i : *versions) v.push_back(i.ToJson());
-            Reply(res, 200, json{{"model", model}, {"versions", v}});
+            JsonReply(res, 200, json{{"model", model}, {"versions", v}});
           });
   srv.Put(std::string(kModel) + "/versions",
           [this, &c](const httplib::Request& req, httplib::Response& res) {
@@ -304,7 +297,7 @@ void RegistryServer::Routes() {
             if (req.has_param("channel")) {
               channel = req.get_param_value("channel");
               Status s = CheckName(channel, "channel");
-              if (!s.ok()) return Error(res, 400, s.message());
+              if (!s.ok()) return JsonError(res, 400, s.message());
             }
             PublishRefusal why = PublishRefusal::kNone;
             auto r = registry_->Publish(model, req.body, actor, &why);
@@ -328,7 +321,7 @@ void RegistryServer::Routes() {
               }
               Log(std::to_string(code) + " refused upload from " + req.remote_addr + " (" + actor +
                   "): " + r.status().message());
-              return Error(res, code, r.status().message());
+              return JsonError(res, code, r.status().message());
             }
             (r->created ? c.uploads_ok : c.uploads_duplicate)->Add();
             const VersionInfo& v = r->version;
@@ -340,20 +333,21 @@ void RegistryServer::Routes() {
                 (r->created ? "" : " (already stored)"));
             if (!channel.empty()) {
               auto p = registry_->Promote(model, channel, v.sha256, actor);
-              if (!p.ok()) return Error(res, HttpCode(p.status()), p.status().message());
+              if (!p.ok()) return JsonError(res, HttpCode(p.status()), p.status().message());
               c.promotions->Add();
               Log("promoted " + model + "/" + channel + " to version " + std::to_string(v.number) +
                   " by " + actor + " (revision " + std::to_string(p->revision) + ")");
               body["channel"] = p->ToJson();
             }
-            Reply(res, r->created ? 201 : 200, body);
+            JsonReply(res, r->created ? 201 : 200, body);
           });
   srv.Get(std::string(kModel) + "/versions/([^/]+)",
           [this, &c](const httplib::Request& req, httplib::Response& res) {
             const std::string model = req.matches[1];
             VersionInfo v;
             auto bytes = registry_->ReadVersion(model, req.matches[2], &v);
-            if (!bytes.ok()) return Error(res, HttpCode(bytes.status()), bytes.status().message());
+            if (!bytes.ok())
+              return JsonError(res, HttpCode(bytes.status()), bytes.status().message());
             c.downloads->Add();
             res.set_header("X-Vigil-Sha256", v.sha256);
             res.set_header("X-Vigil-Version", std::to_string(v.number));
@@ -365,63 +359,63 @@ void RegistryServer::Routes() {
   srv.Get(std::string(kModel) + "/versions/([^/]+)/info",
           [this](const httplib::Request& req, httplib::Response& res) {
             auto v = registry_->GetVersion(req.matches[1], req.matches[2]);
-            if (!v.ok()) return Error(res, HttpCode(v.status()), v.status().message());
-            Reply(res, 200, v->ToJson());
+            if (!v.ok()) return JsonError(res, HttpCode(v.status()), v.status().message());
+            JsonReply(res, 200, v->ToJson());
           });
   srv.Get(std::string(kModel) + "/channels",
           [this](const httplib::Request& req, httplib::Response& res) {
             auto list = registry_->ListChannels(req.matches[1]);
-            if (!list.ok()) return Error(res, HttpCode(list.status()), list.status().message());
+            if (!list.ok()) return JsonError(res, HttpCode(list.status()), list.status().message());
             json ch = json::array();
             for (const ChannelState& s : *list) ch.push_back(s.ToJson());
-            Reply(res, 200, json{{"model", req.matches[1]}, {"channels", ch}});
+            JsonReply(res, 200, json{{"model", req.matches[1]}, {"channels", ch}});
           });
   srv.Get(std::string(kModel) + "/channels/([^/]+)",
           [this](const httplib::Request& req, httplib::Response& res) {
             auto s = registry_->GetChannel(req.matches[1], req.matches[2]);
-            if (!s.ok()) return Error(res, HttpCode(s.status()), s.status().message());
-            Reply(res, 200, s->ToJson());
+            if (!s.ok()) return JsonError(res, HttpCode(s.status()), s.status().message());
+            JsonReply(res, 200, s->ToJson());
           });
-  srv.Put(std::string(kModel) + "/channels/([^/]+)",
-          [this, &c](const httplib::Request& req, httplib::Response& res) {
-            const std::string model = req.matches[1], channel = req.matches[2];
-            json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-            if (!body.is_object() || !body.contains("version") ||
-                !(body["version"].is_string() || body["version"].is_number_unsigned())) {
-              return Error(res, 400, "body must be a JSON object {\"version\": NUMBER or SHA-256}");
-            }
-            const std::string ref = body["version"].is_string()
-                                        ? body["version"].get<std::string>()
-                                        : std::to_string(body["version"].get<uint64_t>());
-            const std::string actor = Actor(req);
-            auto s = registry_->Promote(model, channel, ref, actor);
-            if (!s.ok()) return Error(res, HttpCode(s.status()), s.status().message());
-            c.promotions->Add();
-            Log("promoted " + model + "/" + channel + " to version " + std::to_string(s->number) +
-                " by " + actor + " (revision " + std::to_string(s->revision) + ")");
-            Reply(res, 200, s->ToJson());
-          });
+  srv.Put(std::string(kModel) + "/channels/([^/]+)", [this, &c](const httplib::Request& req,
+                                                                httplib::Response& res) {
+    const std::string model = req.matches[1], channel = req.matches[2];
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("version") ||
+        !(body["version"].is_string() || body["version"].is_number_unsigned())) {
+      return JsonError(res, 400, "body must be a JSON object {\"version\": NUMBER or SHA-256}");
+    }
+    const std::string ref = body["version"].is_string()
+                                ? body["version"].get<std::string>()
+                                : std::to_string(body["version"].get<uint64_t>());
+    const std::string actor = Actor(req);
+    auto s = registry_->Promote(model, channel, ref, actor);
+    if (!s.ok()) return JsonError(res, HttpCode(s.status()), s.status().message());
+    c.promotions->Add();
+    Log("promoted " + model + "/" + channel + " to version " + std::to_string(s->number) + " by " +
+        actor + " (revision " + std::to_string(s->revision) + ")");
+    JsonReply(res, 200, s->ToJson());
+  });
   srv.Post(std::string(kModel) + "/channels/([^/]+)/rollback",
            [this, &c](const httplib::Request& req, httplib::Response& res) {
              const std::string model = req.matches[1], channel = req.matches[2];
              const std::string actor = Actor(req);
              auto s = registry_->Rollback(model, channel, actor);
-             if (!s.ok()) return Error(res, HttpCode(s.status()), s.status().message());
+             if (!s.ok()) return JsonError(res, HttpCode(s.status()), s.status().message());
              c.rollbacks->Add();
              Log("rolled back " + model + "/" + channel + " to version " +
                  std::to_string(s->number) + " by " + actor + " (revision " +
                  std::to_string(s->revision) + ")");
-             Reply(res, 200, s->ToJson());
+             JsonReply(res, 200, s->ToJson());
            });
   srv.Get(std::string(kModel) + "/channels/([^/]+)/history",
           [this](const httplib::Request& req, httplib::Response& res) {
             int64_t limit = 100;
             if (!IntParam(req, res, "limit", 1, 10000, &limit)) return;
             auto h = registry_->History(req.matches[1], req.matches[2], static_cast<int>(limit));
-            if (!h.ok()) return Error(res, HttpCode(h.status()), h.status().message());
+            if (!h.ok()) return JsonError(res, HttpCode(h.status()), h.status().message());
             json list = json::array();
             for (const HistoryEntry& e : *h) list.push_back(e.ToJson());
-            Reply(res, 200, json{{"history", list}});
+            JsonReply(res, 200, json{{"history", list}});
           });
   srv.Get(std::string(kModel) + "/channels/([^/]+)/watch",
           [this](const httplib::Request& req, httplib::Response& res) {
@@ -433,29 +427,30 @@ void RegistryServer::Routes() {
             bool changed = false;
             auto s = registry_->WatchChannel(req.matches[1], req.matches[2], after,
                                              std::chrono::seconds(timeout), &changed);
-            if (!s.ok()) return Error(res, HttpCode(s.status()), s.status().message());
+            if (!s.ok()) return JsonError(res, HttpCode(s.status()), s.status().message());
             json body = s->ToJson();
             body["changed"] = changed;
-            Reply(res, 200, body);
+            JsonReply(res, 200, body);
           });
   // Canary reports: agents (reader tokens) post their per-version counts; anyone who may read
   // sees the sums.
-  srv.Post(std::string(kModel) + "/reports", [this](const httplib::Request& req,
-                                                    httplib::Response& res) {
-    if (req.body.size() > kMaxReportBytes) {
-      return Error(res, 413, "a report is at most " + std::to_string(kMaxReportBytes) + " bytes");
-    }
-    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) return Error(res, 400, "report: the body is not JSON");
-    Status s = registry_->Report(req.matches[1], body);
-    if (!s.ok()) return Error(res, HttpCode(s), s.message());
-    Reply(res, 200, json{{"ok", true}});
-  });
+  srv.Post(std::string(kModel) + "/reports",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             if (req.body.size() > kMaxReportBytes) {
+               return JsonError(
+                   res, 413, "a report is at most " + std::to_string(kMaxReportBytes) + " bytes");
+             }
+             json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+             if (body.is_discarded()) return JsonError(res, 400, "report: the body is not JSON");
+             Status s = registry_->Report(req.matches[1], body);
+             if (!s.ok()) return JsonError(res, HttpCode(s), s.message());
+             JsonReply(res, 200, json{{"ok", true}});
+           });
   srv.Get(std::string(kModel) + "/stats",
           [this](const httplib::Request& req, httplib::Response& res) {
             auto st = registry_->Stats(req.matches[1]);
-            if (!st.ok()) return Error(res, HttpCode(st.status()), st.status().message());
-            Reply(res, 200, *st);
+            if (!st.ok()) return JsonError(res, HttpCode(st.status()), st.status().message());
+            JsonReply(res, 200, *st);
           });
 }
 

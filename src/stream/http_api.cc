@@ -43,14 +43,6 @@ class HttpReply : public Reply {
   size_t remaining_;
 };
 
-void JsonError(httplib::Response& res, int code, const std::string& message) {
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, message);
-  body += "}";
-  res.status = code;
-  res.set_content(body, "application/json");
-}
-
 }  // namespace
 
 HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t max_records)

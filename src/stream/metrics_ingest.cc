@@ -45,14 +45,6 @@ std::string ErrorsText(const std::vector<metrics::LineError>& errors, size_t lin
   return m;
 }
 
-void JsonError(httplib::Response& res, int code, const std::string& message) {
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, message);
-  body += "}";
-  res.status = code;
-  res.set_content(body, "application/json");
-}
-
 // "http://host:port/path" -> ("http://host:port", "/path").
 Result<std::pair<std::string, std::string>> SplitUrl(const std::string& url) {
   const std::string scheme = "http://";

@@ -1,8 +1,9 @@
 // One run: live loss curves (SSE `run` events, polling as a fallback), stop, log, evaluation.
-import { h, replace, fmt, timeStr, badge, markReady, toast, confirmDialog, Scope } from '../dom';
+import { h, replace, fmt, timeStr, badge, markReady, Scope } from '../dom';
 import type { Cleanup } from '../dom';
 import * as api from '../api';
 import { loadCharts } from '../colors';
+import { confirmStopRun } from './runs';
 
 export async function runPage(root: HTMLElement, [id]: string[]): Promise<Cleanup> {
   const scope = new Scope();
@@ -91,14 +92,7 @@ export async function runPage(root: HTMLElement, [id]: string[]): Promise<Cleanu
   }
 
   async function stop(): Promise<void> {
-    if (!(await confirmDialog(`Stop run ${id}?`, 'The trainer is sent SIGTERM; the run keeps what it has written.', 'Stop run'))) return;
-    try {
-      await api.post(`/api/runs/${encodeURIComponent(id)}/stop`);
-      toast(`Run ${id} stopped`);
-      await reload();
-    } catch (e) {
-      toast((e as Error).message, 'error');
-    }
+    if (await confirmStopRun(id)) await reload();
   }
 
   let loading = false;

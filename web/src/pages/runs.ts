@@ -7,6 +7,19 @@ import type { Chart } from '../charts';
 
 const MODELS = ['mlp', 'autoencoder', 'mlp-ae'];
 
+// Asks for confirmation, then stops run `id`; true once it was told to stop (the toast says so).
+export async function confirmStopRun(id: string): Promise<boolean> {
+  if (!(await confirmDialog(`Stop run ${id}?`, 'The trainer is sent SIGTERM; the run keeps what it has written.', 'Stop run'))) return false;
+  try {
+    await api.post(`/api/runs/${encodeURIComponent(id)}/stop`);
+    toast(`Run ${id} stopped`);
+    return true;
+  } catch (e) {
+    toast((e as Error).message, 'error');
+    return false;
+  }
+}
+
 export async function runsPage(root: HTMLElement): Promise<Cleanup> {
   const scope = new Scope();
   const selected = new Set<string>(
@@ -87,14 +100,7 @@ export async function runsPage(root: HTMLElement): Promise<Cleanup> {
   }
 
   async function stopRun(id: string): Promise<void> {
-    if (!(await confirmDialog(`Stop run ${id}?`, 'The trainer is sent SIGTERM; the run keeps what it has written.', 'Stop run'))) return;
-    try {
-      await api.post(`/api/runs/${id}/stop`);
-      toast(`Run ${id} stopped`);
-      await refresh();
-    } catch (e) {
-      toast((e as Error).message, 'error');
-    }
+    if (await confirmStopRun(id)) await refresh();
   }
 
   let refreshing = false;
