@@ -12,7 +12,7 @@ namespace vigil {
 namespace {
 
 struct MetricsFlags {
-  std::string dir, report;
+  std::string dir, report, scores;
   int threads = 1;
   std::vector<std::string> options;  // name=value detector options
   size_t series = 10000, points = 2000000;
@@ -26,6 +26,7 @@ Status ApplyOptions(const std::vector<std::string>& options, metrics::DetectorCo
 int RunMetricsBench(const MetricsFlags& f) {
   metrics::NabBenchOptions o;
   o.dir = f.dir;
+  o.scores_dir = f.scores;
   o.threads =
       f.threads <= 0 ? static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))) : f.threads;
   Status s = ApplyOptions(f.options, &o.detector);
@@ -97,6 +98,9 @@ void AddMetricsCommands(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::ExistingDirectory);
   bench->add_option("--report", f->report, "Write the scores as JSON");
+  bench->add_option("--scores", f->scores,
+                    "Write each series' per-row scores as CSV under this directory (NAB's "
+                    "results layout: timestamp,value,anomaly_score,label, then each view's score)");
   bench->add_option("--threads", f->threads, "Threads (0: every core)")->capture_default_str();
   bench->add_option("--detector-option", f->options,
                     "Override a detector setting, name=value (repeatable; the default is the one "

@@ -4,10 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "core/file.h"
 #include "metrics/series_table.h"
 
 namespace vigil::metrics {
@@ -17,6 +20,27 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// One NAB-style result file: the row's score and label, then each view's score.
+Status WriteScores(const std::string& dir, const NabSeries& s,
+                   const std::vector<DetectorOutput>& out) {
+  std::string text = "timestamp,value,anomaly_score,label,neural,statistical,seasonal\n";
+  size_t w = 0;
+  char line[256];
+  for (size_t k = 0; k < out.size(); ++k) {
+    while (w < s.windows.size() && s.windows[w].end < k) ++w;
+    const bool in = w < s.windows.size() && s.windows[w].begin <= k;
+    std::snprintf(line, sizeof line, "%lld,%.17g,%.6f,%d,%.6f,%.6f,%.6f\n",
+                  static_cast<long long>(s.times[k]), s.values[k], out[k].score, in ? 1 : 0,
+                  out[k].neural, out[k].statistical, out[k].seasonal);
+    text += line;
+  }
+  const std::string path = dir + "/" + s.name;
+  std::error_code ec;
+  std::filesystem::create_directories(path.substr(0, path.rfind('/')), ec);
+  if (ec) return Status::IOError(path + ": " + ec.message());
+  return WriteFileAtomic(path, text);
 }
 
 }  // namespace
@@ -31,6 +55,7 @@ Result<NabBenchResult> RunNabBench(const NabBenchOptions& o) {
   std::mutex mu;
   size_t done = 0;
   std::vector<std::string> finished;
+  Status write_error = Status::Ok();
   const auto start = Clock::now();
   auto work = [&](int t) {
     for (size_t i = next++; i < corpus.series.size(); i = next++) {
@@ -47,10 +72,17 @@ Result<NabBenchResult> RunNabBench(const NabBenchOptions& o) {
         const auto [lo, hi] = std::minmax_element(s.values.begin(), s.values.end());
         d.SetKnownRange(*lo, *hi);
       }
+      std::vector<DetectorOutput> views(o.scores_dir.empty() ? 0 : s.values.size());
       std::vector<double> out(s.values.size());
-      for (size_t k = 0; k < s.values.size(); ++k) out[k] = d.Update(s.times[k], s.values[k]).score;
+      for (size_t k = 0; k < s.values.size(); ++k) {
+        const DetectorOutput v = d.Update(s.times[k], s.values[k]);
+        out[k] = v.score;
+        if (!views.empty()) views[k] = v;
+      }
       busy[t] += Since(t0);
+      Status written = views.empty() ? Status::Ok() : WriteScores(o.scores_dir, s, views);
       std::lock_guard<std::mutex> lock(mu);
+      if (!written.ok() && write_error.ok()) write_error = written;
       scores[i] = std::move(out);
       finished.push_back(s.name);
     }
@@ -72,6 +104,7 @@ Result<NabBenchResult> RunNabBench(const NabBenchOptions& o) {
     if (names.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& th : pool) th.join();
+  VIGIL_RETURN_IF_ERROR(write_error);
   r.seconds = Since(start);
   for (double b : busy) r.cpu_seconds += b;
   for (const auto& s : corpus.series) r.points += s.values.size();
@@ -98,6 +131,8 @@ nlohmann::json DetectorConfigJson(const DetectorConfig& c) {
           {"time_inputs", c.time_inputs},
           {"tail_mode", c.tail_mode},
           {"record_decay", c.record_decay},
+          {"record_day_decay", c.record_day_decay},
+          {"daily_record_decay", c.daily_record_decay},
           {"cad_weight", c.cad_weight},
           {"cad_combine", c.cad_combine},
           {"cad_rest", c.cad_rest},

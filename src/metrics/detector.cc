@@ -78,6 +78,8 @@ Status SetDetectorOption(DetectorConfig* c, const std::string& assignment) {
                       {"neural_weight", &c->neural_weight, 0, 1},
                       {"stat_weight", &c->stat_weight, 0, 1},
                       {"record_decay", &c->record_decay, 0, 1},
+                      {"record_day_decay", &c->record_day_decay, 0, 1},
+                      {"daily_record_decay", &c->daily_record_decay, 0, 1},
                       {"season_weight", &c->season_weight, 0, 1},
                       {"spread_weight", &c->spread_weight, 0, 1},
                       {"cad_weight", &c->cad_weight, 0, 1}}) {
@@ -139,7 +141,20 @@ double NeuralPredictor::Train(const float* x, double target) {
   return y;
 }
 
-double AnomalyLikelihood::Update(double raw) {
+AnomalyLikelihood::AnomalyLikelihood(const DetectorConfig& c, int buckets)
+    : alpha_(c.like_alpha),
+      short_(c.short_window),
+      mode_(c.tail_mode),
+      decay_(c.record_decay),
+      log_day_decay_(c.record_day_decay > 0 ? std::log(c.record_day_decay) / 86400.0 : 0),
+      log_bucket_decay_(c.daily_record_decay > 0 ? std::log(c.daily_record_decay) / 86400.0 : 0) {
+  if (mode_ == 1 && c.daily_record_decay > 0 && buckets > 0) {
+    bucket_record_.assign(buckets, 0.0f);
+    bucket_since_.assign(buckets, 0);
+  }
+}
+
+double AnomalyLikelihood::Update(double raw, int64_t time, int bucket) {
   recent_[pos_] = static_cast<float>(raw);
   pos_ = (pos_ + 1) % short_;
   double sum = 0;
@@ -150,9 +165,30 @@ double AnomalyLikelihood::Update(double raw) {
   if (mode_ == 1) {
     // The first points are compared with nothing: normalisations are still settling.
     if (n_ >= 50) {
-      score = avg / (avg + record_ + 1e-12);
-      record_ = std::max(record_ * decay_, avg);
+      const int buckets = static_cast<int>(bucket_record_.size());
+      const bool timed = bucket >= 0 && bucket < buckets;
+      // A bucket's record as of now: set at bucket_since_, decayed since (clocks may step back).
+      auto recorded = [&](int b) {
+        const double age = static_cast<double>(std::max<int64_t>(0, time - bucket_since_[b]));
+        return bucket_record_[b] * std::exp(log_bucket_decay_ * age);
+      };
+      double reference = record_;
+      if (timed) {
+        for (int k = -1; k <= 1; ++k)
+          reference = std::max(reference, recorded((bucket + k + buckets) % buckets));
+      }
+      score = avg / (avg + reference + 1e-12);
+      double decay = decay_;
+      if (log_day_decay_ < 0 && time > last_time_) {
+        decay = std::max(decay, std::exp(log_day_decay_ * static_cast<double>(time - last_time_)));
+      }
+      record_ = std::max(record_ * decay, avg);
+      if (timed) {
+        bucket_record_[bucket] = static_cast<float>(std::max(recorded(bucket), avg));
+        bucket_since_[bucket] = time;
+      }
     }
+    last_time_ = time;
     ++n_;
     return score;
   }
@@ -171,10 +207,10 @@ SeriesDetector::SeriesDetector(const DetectorConfig& config)
     : config_(config),
       net_(config.window + (config.time_inputs ? 4 : 0), config.hidden, config.learning_rate,
            config.seed),
-      neural_like_(config),
-      stat_like_(config),
-      season_like_(config),
-      spread_like_(config),
+      neural_like_(config, kSeasonBuckets * config.season_days),
+      stat_like_(config, kSeasonBuckets * config.season_days),
+      season_like_(config, 0),
+      spread_like_(config, 0),
       season_mean_(static_cast<size_t>(kSeasonBuckets) * config.season_days, 0.0f),
       season_var_(season_mean_.size(), 0.0f),
       season_n_(season_mean_.size(), 0),
@@ -184,7 +220,8 @@ SeriesDetector::SeriesDetector(const DetectorConfig& config)
 size_t SeriesDetector::MemoryBytes() const {
   return sizeof(*this) + net_.MemoryBytes() +
          (past_.capacity() + season_mean_.capacity() + season_var_.capacity()) * sizeof(float) +
-         season_n_.capacity() * sizeof(uint16_t) + (cad_ ? cad_->MemoryBytes() : 0);
+         season_n_.capacity() * sizeof(uint16_t) + neural_like_.MemoryBytes() +
+         stat_like_.MemoryBytes() + (cad_ ? cad_->MemoryBytes() : 0);
 }
 
 DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
@@ -232,10 +269,10 @@ DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
   const double err = std::fabs(x - pred);
   const double stat_sd = std::sqrt(std::max(stat_var_, 1e-12));
   const double stat = n_ == 0 ? 0.0 : std::fabs(value - stat_mean_) / std::max(stat_sd, 1e-9);
-  out.neural = neural_like_.Update(err);
-  out.statistical = stat_like_.Update(std::min(stat, 1e3));
-  out.seasonal = season_like_.Update(std::min(season, 1e3));
-  out.spread = spread_like_.Update(std::min(spread, 1e3));
+  out.neural = neural_like_.Update(err, time, bucket);
+  out.statistical = stat_like_.Update(std::min(stat, 1e3), time, bucket);
+  out.seasonal = season_like_.Update(std::min(season, 1e3), time);
+  out.spread = spread_like_.Update(std::min(spread, 1e3), time);
   const double band = 3.0 * std::max(err_scale_, 0.05) * std::max(sd, 1e-9);
   const double expected = norm_mean_ + pred * sd;
   out.expected_low = expected - band;

@@ -15,7 +15,11 @@
 //    score in [0, 1] is combined with the others' by max (or mean, `cad_combine=1`).
 // Each view's surprise r is compared with that view's own record R (its largest surprise so far,
 // decaying by `record_decay` per point): score r / (r + R), so 0.5 means "as surprising as
-// anything seen lately" and only a new record scores above it. The detector reports the largest
+// anything seen lately" and only a new record scores above it. The neural and statistical views,
+// which know nothing of the clock, also compare r with the records of the same half hour of the
+// day and its two neighbours, which decay more slowly (`daily_record_decay`): a surprise that
+// recurs at the same time each day (a nightly job) is news once, not every day. The seasonal view
+// already compares each half hour with itself. The detector reports the largest
 // weighted view score. After a score above `rest_level` it rests for `rest_points` points (scores
 // halved), so one anomaly raises one alert rather than a burst.
 //
@@ -49,11 +53,16 @@ struct DetectorConfig {
   double neural_weight = 1.0;  // 0 disables the neural view
   double stat_weight = 1.0;    // 0 disables the statistical view
   int tail_mode = 1;           // 0: Gaussian tail of the short mean; 1: against the decayed record
-  double record_decay = 0.9997;  // per point (mode 1)
-  double season_weight = 1.0;    // the time-of-day profile view (0 disables)
-  double spread_weight = 0.0;    // the short/long variability ratio view (0 disables)
-  int time_inputs = 1;           // time-of-day and day-of-week features for the neural predictor
-  int season_days = 1;           // the seasonal profile's period in days (1: daily, 7: weekly)
+  double record_decay = 0.9997;     // per point (mode 1)...
+  double record_day_decay = 0.917;  // ...but never faster than this per day (0: no floor), so
+                                    // that a series sampled every 10 s remembers for days too
+  // Per day, of the records kept per half hour of the day (mode 1; 0: none). A surprise equal to
+  // yesterday's at the same time scores 1 / (1 + this), whatever the sampling interval.
+  double daily_record_decay = 0.97;
+  double season_weight = 1.0;  // the time-of-day profile view (0 disables)
+  double spread_weight = 0.0;  // the short/long variability ratio view (0 disables)
+  int time_inputs = 1;         // time-of-day and day-of-week features for the neural predictor
+  int season_days = 1;         // the seasonal profile's period in days (1: daily, 7: weekly)
   // The contextual view (CAD OSE, context_ose.h), combined with the views above. Off by
   // default: online (no known range) it lowered the NAB score, and at its context bound it makes
   // a point 20-50x slower (docs/metrics.md, issue 9).
@@ -92,20 +101,32 @@ class NeuralPredictor {
   mutable std::vector<float> h_;
 };
 
-// The likelihood of a raw score stream: short-term mean against the long-term distribution.
+// The likelihood of a raw score stream: short-term mean against the long-term distribution
+// (tail_mode 0) or against the decayed record (tail_mode 1; it decays per point, and at most by
+// record_day_decay per day of the points' clock). With `buckets` > 0 (mode 1), records
+// are also kept per time bucket, and a raw score is compared with the larger of the overall record
+// and the records of its bucket and the two neighbouring ones (cyclically).
 class AnomalyLikelihood {
  public:
-  explicit AnomalyLikelihood(const DetectorConfig& c)
-      : alpha_(c.like_alpha), short_(c.short_window), mode_(c.tail_mode), decay_(c.record_decay) {}
-  // Returns the log-scaled likelihood in [0, 1] of the newest raw score.
-  double Update(double raw);
+  AnomalyLikelihood(const DetectorConfig& c, int buckets);
+  // Returns the score in [0, 1] of the newest raw score, observed at `time` (seconds) in `bucket`
+  // ([0, buckets), or -1: none).
+  double Update(double raw, int64_t time = 0, int bucket = -1);
+  size_t MemoryBytes() const {
+    return bucket_record_.capacity() * sizeof(float) + bucket_since_.capacity() * sizeof(int64_t);
+  }
 
  private:
   double alpha_;
   int short_;
   int mode_;
   double decay_;
+  double log_day_decay_;     // per second: the floor of the overall record's decay
+  double log_bucket_decay_;  // per second
+  int64_t last_time_ = 0;
   double record_ = 0;
+  std::vector<float> bucket_record_;   // as of bucket_since_ (decays from then on)
+  std::vector<int64_t> bucket_since_;  // when the bucket's record was last set (seconds)
   int n_ = 0;
   double mean_ = 0, var_ = 0;
   std::array<float, 32> recent_{};
