@@ -25,15 +25,15 @@ double Since(Clock::time_point t) {
 // One NAB-style result file: the row's score and label, then each view's score.
 Status WriteScores(const std::string& dir, const NabSeries& s,
                    const std::vector<DetectorOutput>& out) {
-  std::string text = "timestamp,value,anomaly_score,label,neural,statistical,seasonal\n";
+  std::string text = "timestamp,value,anomaly_score,label,neural,statistical,level,seasonal\n";
   size_t w = 0;
   char line[256];
   for (size_t k = 0; k < out.size(); ++k) {
     while (w < s.windows.size() && s.windows[w].end < k) ++w;
     const bool in = w < s.windows.size() && s.windows[w].begin <= k;
-    std::snprintf(line, sizeof line, "%lld,%.17g,%.6f,%d,%.6f,%.6f,%.6f\n",
+    std::snprintf(line, sizeof line, "%lld,%.17g,%.6f,%d,%.6f,%.6f,%.6f,%.6f\n",
                   static_cast<long long>(s.times[k]), s.values[k], out[k].score, in ? 1 : 0,
-                  out[k].neural, out[k].statistical, out[k].seasonal);
+                  out[k].neural, out[k].statistical, out[k].level, out[k].seasonal);
     text += line;
   }
   const std::string path = dir + "/" + s.name;
@@ -126,6 +126,9 @@ nlohmann::json DetectorConfigJson(const DetectorConfig& c) {
           {"rest_points", c.rest_points},
           {"neural_weight", c.neural_weight},
           {"stat_weight", c.stat_weight},
+          {"level_weight", c.level_weight},
+          {"level_alpha", c.level_alpha},
+          {"winsor", c.winsor},
           {"season_weight", c.season_weight},
           {"spread_weight", c.spread_weight},
           {"time_inputs", c.time_inputs},

@@ -25,7 +25,8 @@ struct NabBenchOptions {
   DetectorConfig detector;
   int threads = 1;
   // When set, one CSV per series is written under it, at the series' name
-  // (timestamp,value,anomaly_score,label,neural,statistical,seasonal; label 1 inside a window).
+  // (timestamp,value,anomaly_score,label,neural,statistical,level,seasonal; label 1 inside a
+  // window).
   std::string scores_dir;
   // Called after each series with (series done, total, name); from the calling thread only.
   std::function<void(size_t, size_t, const std::string&)> progress;

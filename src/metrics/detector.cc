@@ -11,9 +11,15 @@ namespace {
 constexpr double kLogFloor = 1e-10;
 
 // Exponentially weighted mean and variance; the rate starts at 1/n so early points are averaged.
-void Ewma(double x, double alpha, int64_t n, double* mean, double* var) {
+// With `clip` > 0, from the 11th point on, x is first moved to within `clip` standard deviations
+// of the mean (winsorised).
+void Ewma(double x, double alpha, int64_t n, double* mean, double* var, double clip = 0) {
   const double a = std::max(alpha, 1.0 / static_cast<double>(n + 1));
-  const double d = x - *mean;
+  double d = x - *mean;
+  if (clip > 0 && n > 10) {
+    const double limit = clip * std::sqrt(*var);
+    d = std::clamp(d, -limit, limit);
+  }
   *mean += a * d;
   *var = (1 - a) * (*var + a * d * d);
 }
@@ -77,6 +83,9 @@ Status SetDetectorOption(DetectorConfig* c, const std::string& assignment) {
                       {"rest_level", &c->rest_level, 0, 1},
                       {"neural_weight", &c->neural_weight, 0, 1},
                       {"stat_weight", &c->stat_weight, 0, 1},
+                      {"level_weight", &c->level_weight, 0, 1},
+                      {"level_alpha", &c->level_alpha, 0, 1},
+                      {"winsor", &c->winsor, 0, 100},
                       {"record_decay", &c->record_decay, 0, 1},
                       {"record_day_decay", &c->record_day_decay, 0, 1},
                       {"daily_record_decay", &c->daily_record_decay, 0, 1},
@@ -149,8 +158,7 @@ AnomalyLikelihood::AnomalyLikelihood(const DetectorConfig& c, int buckets)
       log_day_decay_(c.record_day_decay > 0 ? std::log(c.record_day_decay) / 86400.0 : 0),
       log_bucket_decay_(c.daily_record_decay > 0 ? std::log(c.daily_record_decay) / 86400.0 : 0) {
   if (mode_ == 1 && c.daily_record_decay > 0 && buckets > 0) {
-    bucket_record_.assign(buckets, 0.0f);
-    bucket_since_.assign(buckets, 0);
+    bucket_log_record_.assign(buckets, -1e30f);
   }
 }
 
@@ -163,19 +171,20 @@ double AnomalyLikelihood::Update(double raw, int64_t time, int bucket) {
   const double avg = sum / k;
   double score = 0;
   if (mode_ == 1) {
+    if (n_ == 0) origin_ = clock_ = time;
+    clock_ = std::max(clock_, time);  // a clock that steps back does not make records grow
     // The first points are compared with nothing: normalisations are still settling.
     if (n_ >= 50) {
-      const int buckets = static_cast<int>(bucket_record_.size());
+      const int buckets = static_cast<int>(bucket_log_record_.size());
       const bool timed = bucket >= 0 && bucket < buckets;
-      // A bucket's record as of now: set at bucket_since_, decayed since (clocks may step back).
-      auto recorded = [&](int b) {
-        const double age = static_cast<double>(std::max<int64_t>(0, time - bucket_since_[b]));
-        return bucket_record_[b] * std::exp(log_bucket_decay_ * age);
-      };
+      const double decayed = log_bucket_decay_ * static_cast<double>(clock_ - origin_);
       double reference = record_;
       if (timed) {
-        for (int k = -1; k <= 1; ++k)
-          reference = std::max(reference, recorded((bucket + k + buckets) % buckets));
+        float best = -1e30f;
+        for (int k = -1; k <= 1; ++k) {
+          best = std::max(best, bucket_log_record_[(bucket + k + buckets) % buckets]);
+        }
+        if (best > -1e29f) reference = std::max(reference, std::exp(best + decayed));
       }
       score = avg / (avg + reference + 1e-12);
       double decay = decay_;
@@ -183,9 +192,9 @@ double AnomalyLikelihood::Update(double raw, int64_t time, int bucket) {
         decay = std::max(decay, std::exp(log_day_decay_ * static_cast<double>(time - last_time_)));
       }
       record_ = std::max(record_ * decay, avg);
-      if (timed) {
-        bucket_record_[bucket] = static_cast<float>(std::max(recorded(bucket), avg));
-        bucket_since_[bucket] = time;
+      if (timed && avg > 0) {
+        float& stored = bucket_log_record_[bucket];
+        stored = std::max(stored, static_cast<float>(std::log(avg) - decayed));
       }
     }
     last_time_ = time;
@@ -209,6 +218,7 @@ SeriesDetector::SeriesDetector(const DetectorConfig& config)
            config.seed),
       neural_like_(config, kSeasonBuckets * config.season_days),
       stat_like_(config, kSeasonBuckets * config.season_days),
+      level_like_(config, kSeasonBuckets * config.season_days),
       season_like_(config, 0),
       spread_like_(config, 0),
       season_mean_(static_cast<size_t>(kSeasonBuckets) * config.season_days, 0.0f),
@@ -221,7 +231,7 @@ size_t SeriesDetector::MemoryBytes() const {
   return sizeof(*this) + net_.MemoryBytes() +
          (past_.capacity() + season_mean_.capacity() + season_var_.capacity()) * sizeof(float) +
          season_n_.capacity() * sizeof(uint16_t) + neural_like_.MemoryBytes() +
-         stat_like_.MemoryBytes() + (cad_ ? cad_->MemoryBytes() : 0);
+         stat_like_.MemoryBytes() + level_like_.MemoryBytes() + (cad_ ? cad_->MemoryBytes() : 0);
 }
 
 DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
@@ -269,8 +279,16 @@ DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
   const double err = std::fabs(x - pred);
   const double stat_sd = std::sqrt(std::max(stat_var_, 1e-12));
   const double stat = n_ == 0 ? 0.0 : std::fabs(value - stat_mean_) / std::max(stat_sd, 1e-9);
+  // The EWMA chart: this point moves the short mean, which is compared with the slow one.
+  const double level_short =
+      n_ == 0 ? value
+              : level_short_ + std::max(config_.level_alpha, 1.0 / static_cast<double>(n_ + 1)) *
+                                   (value - level_short_);
+  const double level =
+      n_ < 2 ? 0.0 : std::fabs(level_short - level_mean_) / std::sqrt(std::max(level_var_, 1e-12));
   out.neural = neural_like_.Update(err, time, bucket);
   out.statistical = stat_like_.Update(std::min(stat, 1e3), time, bucket);
+  out.level = level_like_.Update(std::min(level, 1e3), time, bucket);
   out.seasonal = season_like_.Update(std::min(season, 1e3), time);
   out.spread = spread_like_.Update(std::min(spread, 1e3), time);
   const double band = 3.0 * std::max(err_scale_, 0.05) * std::max(sd, 1e-9);
@@ -279,7 +297,8 @@ DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
   out.expected_high = expected + band;
   double score =
       std::max({config_.neural_weight * out.neural, config_.stat_weight * out.statistical,
-                config_.season_weight * out.seasonal, config_.spread_weight * out.spread});
+                config_.level_weight * out.level, config_.season_weight * out.seasonal,
+                config_.spread_weight * out.spread});
   if (cad_) {
     out.contextual = cad_->Update(value);
     const double cad = config_.cad_weight * out.contextual;
@@ -295,8 +314,10 @@ DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
   out.score = score;
   // Learn from this point.
   past_[head] = static_cast<float>(x);
-  Ewma(value, config_.norm_alpha, n_, &norm_mean_, &norm_var_);
-  Ewma(value, config_.stat_alpha, n_, &stat_mean_, &stat_var_);
+  Ewma(value, config_.norm_alpha, n_, &norm_mean_, &norm_var_, config_.winsor);
+  Ewma(value, config_.stat_alpha, n_, &stat_mean_, &stat_var_, config_.winsor);
+  level_short_ = level_short;
+  Ewma(level_short, config_.norm_alpha, n_, &level_mean_, &level_var_, config_.winsor);
   {
     double m = season_mean_[bucket], v = season_var_[bucket];
     Ewma(value, 0.1, season_n_[bucket], &m, &v);

@@ -7,6 +7,9 @@
 //    absolute prediction error;
 //  - statistical: the distance of the value from a slow exponentially weighted mean, in slow
 //    standard deviations (spikes, level shifts);
+//  - level: an EWMA control chart: the distance of a short exponentially weighted mean (rate
+//    `level_alpha`, the textbook 0.2) from the slow mean, in the standard deviations of that short
+//    mean (small shifts that last, which no single point shows);
 //  - seasonal: the distance from the running mean of the same half hour of the day, in that half
 //    hour's standard deviations (a daily pattern broken);
 //  - spread: |log| of short-term over long-term variance of the first differences (flat or
@@ -15,9 +18,9 @@
 //    score in [0, 1] is combined with the others' by max (or mean, `cad_combine=1`).
 // Each view's surprise r is compared with that view's own record R (its largest surprise so far,
 // decaying by `record_decay` per point): score r / (r + R), so 0.5 means "as surprising as
-// anything seen lately" and only a new record scores above it. The neural and statistical views,
-// which know nothing of the clock, also compare r with the records of the same half hour of the
-// day and its two neighbours, which decay more slowly (`daily_record_decay`): a surprise that
+// anything seen lately" and only a new record scores above it. The neural, statistical and level
+// views, which know nothing of the clock, also compare r with the records of the same half hour of
+// the day and its two neighbours, which decay more slowly (`daily_record_decay`): a surprise that
 // recurs at the same time each day (a nightly job) is news once, not every day. The seasonal view
 // already compares each half hour with itself. The detector reports the largest
 // weighted view score. After a score above `rest_level` it rests for `rest_points` points (scores
@@ -52,7 +55,14 @@ struct DetectorConfig {
   int rest_points = 50;        // length of the rest period
   double neural_weight = 1.0;  // 0 disables the neural view
   double stat_weight = 1.0;    // 0 disables the statistical view
-  int tail_mode = 1;           // 0: Gaussian tail of the short mean; 1: against the decayed record
+  double level_weight = 1.0;   // 0 disables the level view (EWMA chart)
+  double level_alpha = 0.2;    // rate of its short mean
+  // The running means and variances that the neural, statistical and level views measure against
+  // learn from each point clipped to within `winsor` of their standard deviations (0: not
+  // clipped), so an anomaly does not widen the yardstick it is measured with. The seasonal
+  // profile, which must follow a changed day quickly, is not clipped.
+  double winsor = 3.0;
+  int tail_mode = 1;  // 0: Gaussian tail of the short mean; 1: against the decayed record
   double record_decay = 0.9997;     // per point (mode 1)...
   double record_day_decay = 0.917;  // ...but never faster than this per day (0: no floor), so
                                     // that a series sampled every 10 s remembers for days too
@@ -81,7 +91,8 @@ Status SetDetectorOption(DetectorConfig* config, const std::string& assignment);
 struct DetectorOutput {
   double score = 0;                            // anomaly score in [0, 1]
   double expected_low = 0, expected_high = 0;  // the range the detector expected the value in
-  double neural = 0, statistical = 0, seasonal = 0, spread = 0;  // each view's score in [0, 1]
+  // Each view's score in [0, 1].
+  double neural = 0, statistical = 0, level = 0, seasonal = 0, spread = 0;
   double contextual = 0;  // the CAD OSE view's score in [0, 1]
 };
 
@@ -112,9 +123,7 @@ class AnomalyLikelihood {
   // Returns the score in [0, 1] of the newest raw score, observed at `time` (seconds) in `bucket`
   // ([0, buckets), or -1: none).
   double Update(double raw, int64_t time = 0, int bucket = -1);
-  size_t MemoryBytes() const {
-    return bucket_record_.capacity() * sizeof(float) + bucket_since_.capacity() * sizeof(int64_t);
-  }
+  size_t MemoryBytes() const { return bucket_log_record_.capacity() * sizeof(float); }
 
  private:
   double alpha_;
@@ -125,8 +134,11 @@ class AnomalyLikelihood {
   double log_bucket_decay_;  // per second
   int64_t last_time_ = 0;
   double record_ = 0;
-  std::vector<float> bucket_record_;   // as of bucket_since_ (decays from then on)
-  std::vector<int64_t> bucket_since_;  // when the bucket's record was last set (seconds)
+  // Each bucket's record r, stored as log(r) - log_bucket_decay_ * (when - origin_) so that it
+  // decays without being touched: as of `clock_`, r = exp(stored + log_bucket_decay_ * (clock_ -
+  // origin_)). Float keeps ~1e-5 relative precision for a century.
+  std::vector<float> bucket_log_record_;
+  int64_t origin_ = 0, clock_ = 0;  // the first point's time, the latest time seen
   int n_ = 0;
   double mean_ = 0, var_ = 0;
   std::array<float, 32> recent_{};
@@ -152,7 +164,7 @@ class SeriesDetector {
  private:
   DetectorConfig config_;
   NeuralPredictor net_;
-  AnomalyLikelihood neural_like_, stat_like_, season_like_, spread_like_;
+  AnomalyLikelihood neural_like_, stat_like_, level_like_, season_like_, spread_like_;
   static constexpr int kSeasonBuckets = 48;      // half hours of the day
   std::vector<float> season_mean_, season_var_;  // per half hour of the period
   std::vector<uint16_t> season_n_;
@@ -161,6 +173,7 @@ class SeriesDetector {
   int64_t n_ = 0;
   double norm_mean_ = 0, norm_var_ = 0;
   double stat_mean_ = 0, stat_var_ = 0;
+  double level_short_ = 0, level_mean_ = 0, level_var_ = 0;  // the EWMA chart's statistics
   double err_scale_ = 0;  // EWMA of |prediction error| (normalised units)
   int rest_left_ = 0;
   std::unique_ptr<ContextOse> cad_;  // only when cad_weight > 0

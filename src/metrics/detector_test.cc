@@ -65,9 +65,9 @@ std::vector<double> NightlyJobScores(const DetectorConfig& config, double* odd_s
   return at_start;
 }
 
-// A surprise that recurs at the same time of day scores a day's decay of the record above 0.5:
-// 1 / (1 + 0.97) = 0.508 with the time-of-day records, 1 / (1 + 0.9997^288) = 0.522 with the
-// overall record alone, which NAB's optimised threshold (0.52) lets through every night.
+// A surprise that recurs at the same time of day scores about one day's decay of its record above
+// 0.5: 1 / (1 + 0.97) = 0.508 with the time-of-day records, 1 / (1 + 0.9997^288) = 0.522 with the
+// overall record alone; the estimate of the noise moves each night's score around that.
 TEST(DetectorTest, ANightlyJobIsNewsOnceNotEveryNight) {
   double odd = 0;
   std::vector<double> with = NightlyJobScores(DetectorConfig{}, &odd);
@@ -76,15 +76,38 @@ TEST(DetectorTest, ANightlyJobIsNewsOnceNotEveryNight) {
   DetectorConfig plain;
   plain.daily_record_decay = 0;
   std::vector<double> without = NightlyJobScores(plain, &odd);
-  int nights_with = 0, nights_without = 0;
   // Nights 3-14: after the first two, before the 15:00 spike disturbs the running statistics.
+  double mean_with = 0, mean_without = 0;
+  int alerts = 0;
   for (size_t day = 3; day < 15; ++day) {
-    nights_with += with[day] >= 0.52;
-    nights_without += without[day] >= 0.52;
-    EXPECT_LT(with[day], 0.515) << "night " << day;
+    mean_with += with[day] / 12;
+    mean_without += without[day] / 12;
+    alerts += with[day] >= DetectorConfig{}.rest_level;  // the agent's default threshold
   }
-  EXPECT_EQ(nights_with, 0);
-  EXPECT_GE(nights_without, 9) << "of 12 nights";
+  EXPECT_EQ(alerts, 0);
+  EXPECT_LT(mean_with, 0.512);
+  EXPECT_GT(mean_without, 0.518);
+}
+
+// A shift of 1.5 standard deviations that lasts an hour (1-minute samples): no single point is
+// remarkable, but the EWMA chart (the level view) sees the short mean leave the slow one.
+TEST(DetectorTest, TheLevelViewSeesASmallShiftThatLasts) {
+  SeriesDetector d{DetectorConfig{}};
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  double quiet_max = 0, level_max = 0, single_max = 0;
+  for (int i = 0; i < 3060; ++i) {
+    const DetectorOutput o =
+        d.Update(1700000000 + int64_t{i} * 60, 50 + noise(rng) + (i >= 3000 ? 1.5 : 0));
+    if (i >= 1000 && i < 3000) {
+      quiet_max = std::max({quiet_max, o.neural, o.statistical, o.level, o.seasonal});
+    } else if (i >= 3000) {
+      level_max = std::max(level_max, o.level);
+      single_max = std::max({single_max, o.neural, o.statistical, o.seasonal});
+    }
+  }
+  EXPECT_GT(level_max, quiet_max + 0.01);
+  EXPECT_GT(level_max, single_max + 0.03);
 }
 
 TEST(DetectorTest, NeuralPredictorLearnsALinearMap) {
