@@ -8,6 +8,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli/test_util.h"
 
@@ -46,8 +49,8 @@ TEST(MetricsCliTest, NabBenchScoresEveryProfileOnTheSharedCorpus) {
     EXPECT_LE(score, 100.0);
     EXPECT_EQ(j[p]["tp"].get<int>() + j[p]["fn"].get<int>(), windows) << p;
   }
-  // A regression floor well above the published windowed-Gaussian and random detectors.
-  EXPECT_GT(j["standard"]["score"].get<double>(), 55.0);
+  // The issue's bar (Numenta HTM's 71.21 on these series); docs/metrics.md has 72.96.
+  EXPECT_GE(j["standard"]["score"].get<double>(), 71.2);
   EXPECT_GT(j["reward_low_FN_rate"]["score"].get<double>(),
             j["reward_low_FP_rate"]["score"].get<double>());
   EXPECT_GT(j["points_per_s_per_core"].get<double>(), 0.0);
@@ -86,9 +89,37 @@ TEST(MetricsCliTest, NabBenchOnAHandMadeCorpus) {
       << R"({"standard":{"CostMatrix":{"tpWeight":1,"fnWeight":1,"fpWeight":0.11,"tnWeight":1}},
     "reward_low_FP_rate":{"CostMatrix":{"tpWeight":1,"fnWeight":1,"fpWeight":0.22,"tnWeight":1}},
     "reward_low_FN_rate":{"CostMatrix":{"tpWeight":1,"fnWeight":2,"fpWeight":0.11,"tnWeight":1}}})";
-  CmdResult r = Vigil("metrics bench --nab " + dir + " --report " + dir + "/r.json");
+  CmdResult r = Vigil("metrics bench --nab " + dir + " --report " + dir + "/r.json --scores " +
+                      dir + "/scores");
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(Slurp(dir + "/r.json"));
+  // --scores: one CSV per series at its name, a row per point, the window labelled.
+  {
+    std::ifstream f(dir + "/scores/cat/spike.csv");
+    std::string line;
+    ASSERT_TRUE(std::getline(f, line));
+    EXPECT_EQ(line, "timestamp,value,anomaly_score,label,neural,statistical,level,seasonal");
+    int rows = 0, labelled = 0, best_row = -1;
+    double best = -1;
+    while (std::getline(f, line)) {
+      std::vector<std::string> cells;
+      std::stringstream ss(line);
+      for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+      ASSERT_EQ(cells.size(), 8u) << line;
+      labelled += cells[3] == "1";
+      if (cells[3] == "1") EXPECT_GE(rows, 1450) << "label before the window";
+      const double score = std::stod(cells[2]);
+      if (score > best) {
+        best = score;
+        best_row = rows;
+      }
+      ++rows;
+    }
+    EXPECT_EQ(rows, 2000);
+    EXPECT_EQ(labelled, 100);
+    EXPECT_EQ(best_row, 1500);
+    EXPECT_TRUE(fs::exists(dir + "/scores/cat/calm.csv"));
+  }
   // Caught at row 1500, half way into the window: 0.8598 of the perfect reward, so the standard
   // score is (0.8598 + 1) / 2 * 100 = 93.0 with no false positive; at least one window caught.
   EXPECT_EQ(j["standard"]["tp"], 1);

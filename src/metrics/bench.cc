@@ -89,6 +89,7 @@ Result<NabBenchResult> RunNabBench(const NabBenchOptions& o) {
   };
   const int threads = std::max(1, o.threads);
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   for (int t = 0; t < threads; ++t) pool.emplace_back(work, t);
   // The calling thread reports progress as series finish.
   while (done < corpus.series.size()) {
