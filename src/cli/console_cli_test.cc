@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "cli/test_util.h"
@@ -346,6 +347,39 @@ TEST_F(ConsoleCliTest, ModelsPromotedAndAgentAlertsStreamed) {
   EXPECT_GE(ag["mix"]["proto"]["tcp"].get<int>(), 50) << ag.dump();
   EXPECT_GE(ag["mix"]["service"]["private"].get<int>(), 1) << ag.dump();
   EXPECT_EQ(ag["model"]["version"], Json::parse(Lines(P("alerts.jsonl")).at(0))["version"]);
+
+  // A metric series that alerted on the agent is charted through the console: 300 quiet points
+  // of line protocol to the agent's /write, then a spike.
+  {
+    std::string body;
+    std::mt19937 rng(11);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    for (int i = 0; i < 300; ++i) {
+      body += "cpu,host=web1 usage=" + std::to_string(50 + noise(rng)) + " " +
+              std::to_string(1700000000 + i * 60) + "\n";
+    }
+    body += "cpu,host=web1 usage=99 " + std::to_string(1700000000 + 300 * 60) + "\n";
+    httplib::Client agent_client("127.0.0.1", agent_port);
+    auto w = agent_client.Post("/write?precision=s", body, "text/plain");
+    ASSERT_TRUE(w);
+    ASSERT_EQ(w->status, 204) << w->body;
+    const std::string q = "/api/series?agent=" + httplib::detail::encode_query_param(agent_url);
+    Json listed = GetJson(q);
+    ASSERT_TRUE(listed.contains("series")) << listed.dump();
+    bool found = false;
+    for (const Json& e : listed["series"]) found = found || e["series"] == "cpu,host=web1 usage";
+    EXPECT_TRUE(found) << listed.dump();
+    Json one = GetJson(q + "&key=" + httplib::detail::encode_query_param("cpu,host=web1 usage") + "&n=5");
+    ASSERT_TRUE(one.contains("points")) << one.dump();
+    ASSERT_GE(one["points"].size(), 1u);
+    const Json& last = one["points"].back();
+    EXPECT_EQ(last[1].get<double>(), 99.0);
+    EXPECT_GE(last[2].get<double>(), 0.53) << "the spike's score";
+    auto other = Client().Get("/api/series?agent=http%3A%2F%2F10.0.0.1%3A80",
+                              {{"Authorization", std::string("Bearer ") + kPassword}});
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->status, 400) << "the console forwards only to its own agents";
+  }
 
   Json ev = WaitUntilEnded("/api/evaluations/" + eid, 120s);
   EXPECT_EQ(ev["status"], "done") << ev.dump();

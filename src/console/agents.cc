@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace vigil {
@@ -82,6 +83,10 @@ void AgentWatch::FollowAlerts(size_t i) {
     }
     after = next;  // also when the agent restarted and its numbers went back
   }
+}
+
+bool AgentWatch::Knows(const std::string& url) const {
+  return std::find(urls_.begin(), urls_.end(), url) != urls_.end();
 }
 
 void AgentWatch::PollStats() {

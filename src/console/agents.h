@@ -29,6 +29,8 @@ class AgentWatch {
 
   nlohmann::json Agents() const;          // {"agents": [...]} (docs/api.md)
   nlohmann::json Alerts(size_t n) const;  // {"alerts": [...]}, newest last
+  // True if `url` is one of the agents given (the console forwards only to those).
+  bool Knows(const std::string& url) const;
 
  private:
   struct State {

@@ -350,6 +350,31 @@ void Console::Routes() {
     }
     JsonReply(res, 200, agents_.Alerts(n));
   });
+  // A metric series an agent watches (it alerted): forwarded to the agent's /v1/metrics/series.
+  s.Get("/api/series", [this, authorize](const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res, false)) return;
+    const std::string agent = req.get_param_value("agent");
+    if (!agents_.Knows(agent)) {
+      return JsonError(res, 400, "agent must be one of the console's --agent URLs");
+    }
+    std::string path = "/v1/metrics/series";
+    httplib::Params params;
+    for (const char* p : {"key", "n"}) {
+      if (req.has_param(p)) params.emplace(p, req.get_param_value(p));
+    }
+    if (!params.empty()) path += "?" + httplib::detail::params_to_query_str(params);
+    httplib::Client c(agent);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(5);
+    httplib::Result r = c.Get(path);
+    if (!r) {
+      return JsonError(
+          res, 502,
+          agent + ": the agent cannot be reached (" + httplib::to_string(r.error()) + ")");
+    }
+    res.status = r->status;
+    res.set_content(r->body, "application/json");
+  });
   s.Get("/api/events", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
     auto sub = events_.Subscribe();

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -136,7 +137,10 @@ size_t MetricsIngest::ScorePoint(const metrics::MetricPoint& p, int64_t now_ns, 
         continue;
       }
       ++out->scored;
-      if (s->output.score < options_.alert_score) continue;
+      const bool alert = s->output.score >= options_.alert_score;
+      if (alert) watch_.Alerted(key, t);
+      watch_.Record(key, t, v.number, s->output);
+      if (!alert) continue;
       std::string a = "{\"time\":";
       AppendJsonString(&a, IsoTime(t));
       a += ",\"type\":\"metric\",\"series\":";
@@ -211,6 +215,26 @@ void MetricsIngest::RegisterHttp(httplib::Server* server) {
     Outcome o = WriteLineProtocol(req.body, *precision, NowNs());
     if (!o.errors.empty()) return JsonError(res, 400, ErrorsText(o.errors, o.points));
     res.status = 204;
+  });
+  server->Get("/v1/metrics/series", [this](const httplib::Request& req, httplib::Response& res) {
+    size_t n = 720;
+    if (req.has_param("n")) {
+      const std::string v = req.get_param_value("n");
+      if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return JsonError(res, 400, "n must be a number of points from 1 to 100000");
+      }
+      n = std::clamp<size_t>(std::stoul(v), 1, 100000);
+    }
+    nlohmann::json body;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      body = req.has_param("key") ? watch_.Points(req.get_param_value("key"), n) : watch_.List();
+    }
+    if (body.is_null()) {
+      return JsonError(res, 404,
+                       "series '" + req.get_param_value("key") + "' is not watched (no alert yet)");
+    }
+    JsonReply(res, 200, body);
   });
   server->Get("/ping", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("X-Influxdb-Version", "1.8-vigil");

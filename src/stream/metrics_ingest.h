@@ -15,6 +15,10 @@
 // a clean batch gets 204. Series beyond `max_series` are dropped and counted
 // (vigil_metrics_series_overflow_total).
 //
+// The series that alerted are watched (metrics/series_watch.h): their recent points, scores and
+// expected ranges are served by GET /v1/metrics/series (a list) and GET /v1/metrics/series?key=K
+// (one series; &n= points, default 720), which the console charts.
+//
 // Thread-safe: the series table is behind one mutex; the UDP listener and each scraper run on
 // their own thread until Stop().
 #pragma once
@@ -34,6 +38,7 @@
 #include "metrics/detector.h"
 #include "metrics/line_protocol.h"
 #include "metrics/series_table.h"
+#include "metrics/series_watch.h"
 #include "net/metrics.h"
 #include "stream/alert_feed.h"
 
@@ -93,8 +98,9 @@ class MetricsIngest {
   void WriteAlert(const std::string& line);
 
   MetricsIngestOptions options_;
-  mutable std::mutex mu_;  // guards table_
+  mutable std::mutex mu_;  // guards table_ and watch_
   metrics::SeriesTable table_;
+  metrics::SeriesWatch watch_;
   std::mutex out_mu_;  // guards alerts_out_
   FILE* alerts_out_ = nullptr;
   bool own_alerts_ = false;

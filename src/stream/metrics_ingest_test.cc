@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace vigil {
 namespace {
@@ -67,6 +72,68 @@ TEST(MetricsIngestTest, SpikeRaisesOneAlertWithSeriesValueRangeAndScore) {
   EXPECT_GE(a["score"].get<double>(), o.alert_score);
   EXPECT_LE(a["score"].get<double>(), 1.0);
   EXPECT_NE(registry.Render().find("vigil_metrics_alerts_total"), std::string::npos);
+  std::filesystem::remove(o.alerts_path);
+}
+
+// A series that alerted is watched: GET /v1/metrics/series lists it, and ?key= gives its points
+// from the alert on with their scores and expected ranges (what the console charts).
+TEST(MetricsIngestTest, AlertedSeriesAreServedWithTheirPoints) {
+  MetricsIngestOptions o;
+  o.alerts_path = TempPath("watch.jsonl");
+  std::filesystem::remove(o.alerts_path);
+  auto ingest = MetricsIngest::Create(o, nullptr);
+  ASSERT_TRUE(ingest.ok()) << ingest.status().message();
+  std::mt19937 rng(5);
+  (*ingest)->WriteLineProtocol(
+      Lines("a", 0, 500, &rng) + Lines("b", 0, 500, &rng) + "cpu,host=c usage=1 1700000000\n",
+      metrics::Precision::kSeconds, 0);
+  auto r =
+      (*ingest)->WriteLineProtocol("cpu,host=a usage=95 " + std::to_string(1700000000 + 500 * 60),
+                                   metrics::Precision::kSeconds, 0);
+  ASSERT_EQ(r.alerts, 1u);
+  (*ingest)->WriteLineProtocol(Lines("a", 501, 9, &rng), metrics::Precision::kSeconds, 0);
+  std::set<std::string> alerted;  // what the agent alerted
+  for (const auto& a : ReadAlerts(o.alerts_path)) alerted.insert(a["series"].get<std::string>());
+
+  httplib::Server server;
+  (*ingest)->RegisterHttp(&server);
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread t([&] { server.listen_after_bind(); });
+  for (int i = 0; i < 2000 && !server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  httplib::Client c("127.0.0.1", port);
+  auto list = c.Get("/v1/metrics/series");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200) << list->body;
+  std::set<std::string> watched;
+  const auto listed = nlohmann::json::parse(list->body);
+  for (const auto& e : listed["series"]) {
+    watched.insert(e["series"].get<std::string>());
+  }
+  EXPECT_EQ(watched, alerted) << "exactly the series that alerted: " << list->body;
+  EXPECT_EQ(watched.count("cpu,host=c usage"), 0u);
+  auto one = c.Get("/v1/metrics/series?key=cpu%2Chost%3Da%20usage");
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->status, 200) << one->body;
+  const auto j = nlohmann::json::parse(one->body);
+  // Points from its first alert on; the last ten are the spike and the nine after it.
+  const auto& points = j["points"];
+  ASSERT_GE(points.size(), 10u);
+  const auto& spike = points[points.size() - 10];
+  EXPECT_EQ(spike[0].get<double>(), 1700000000.0 + 500 * 60);
+  EXPECT_EQ(spike[1].get<double>(), 95.0);
+  EXPECT_GE(spike[2].get<double>(), o.alert_score);
+  EXPECT_LT(spike[4].get<double>(), 95.0) << "the expected range's high end";
+  EXPECT_GE(points[0][2].get<double>(), o.alert_score) << "the first point kept is an alert";
+  EXPECT_GE(j["alerts"].get<int>(), 1);
+  auto three = c.Get("/v1/metrics/series?key=cpu%2Chost%3Da%20usage&n=3");
+  EXPECT_EQ(nlohmann::json::parse(three->body)["points"].size(), 3u);
+  EXPECT_EQ(c.Get("/v1/metrics/series?key=cpu%2Chost%3Dc%20usage")->status, 404);
+  EXPECT_EQ(c.Get("/v1/metrics/series?key=x&n=abc")->status, 400);
+  server.stop();
+  t.join();
   std::filesystem::remove(o.alerts_path);
 }
 
