@@ -125,6 +125,7 @@ nlohmann::json DetectorConfigJson(const DetectorConfig& c) {
           {"short_window", c.short_window},
           {"rest_level", c.rest_level},
           {"rest_points", c.rest_points},
+          {"rest_break", c.rest_break},
           {"neural_weight", c.neural_weight},
           {"stat_weight", c.stat_weight},
           {"level_weight", c.level_weight},

@@ -81,6 +81,7 @@ Status SetDetectorOption(DetectorConfig* c, const std::string& assignment) {
                       {"stat_alpha", &c->stat_alpha, 0, 1},
                       {"like_alpha", &c->like_alpha, 0, 1},
                       {"rest_level", &c->rest_level, 0, 1},
+                      {"rest_break", &c->rest_break, 0, 1},
                       {"neural_weight", &c->neural_weight, 0, 1},
                       {"stat_weight", &c->stat_weight, 0, 1},
                       {"level_weight", &c->level_weight, 0, 1},
@@ -305,11 +306,13 @@ DetectorOutput SeriesDetector::Update(int64_t time, double raw_value) {
     score = config_.cad_combine == 0 ? std::max(score, cad) : 0.5 * (score + cad);
   }
   if (n_ < config_.learning_period) score = 0;
-  if (rest_left_ > 0) {
+  const bool stronger = score >= config_.rest_level && score >= rest_score_ + config_.rest_break;
+  if (rest_left_ > 0 && !stronger) {
     --rest_left_;
     score *= 0.5;
   } else if (score >= config_.rest_level) {
     rest_left_ = config_.rest_points;
+    rest_score_ = score;
   }
   out.score = score;
   // Learn from this point.

@@ -24,7 +24,9 @@
 // recurs at the same time each day (a nightly job) is news once, not every day. The seasonal view
 // already compares each half hour with itself. The detector reports the largest
 // weighted view score. After a score above `rest_level` it rests for `rest_points` points (scores
-// halved), so one anomaly raises one alert rather than a burst.
+// halved), so one anomaly raises one alert rather than a burst; a point that scores `rest_break`
+// above the score that started the rest is a stronger anomaly and is not halved (it starts a new
+// rest).
 //
 // Memory per series is fixed (no growth with the length of the series): see MemoryBytes().
 // Not thread-safe: one detector per series, driven by one thread at a time.
@@ -53,6 +55,7 @@ struct DetectorConfig {
   int short_window = 1;        // points averaged in the likelihood's short-term mean
   double rest_level = 0.53;    // a score above this starts a rest period
   int rest_points = 50;        // length of the rest period
+  double rest_break = 0.2;     // a score this much above the rest's first is not halved
   double neural_weight = 1.0;  // 0 disables the neural view
   double stat_weight = 1.0;    // 0 disables the statistical view
   double level_weight = 1.0;   // 0 disables the level view (EWMA chart)
@@ -176,6 +179,7 @@ class SeriesDetector {
   double level_short_ = 0, level_mean_ = 0, level_var_ = 0;  // the EWMA chart's statistics
   double err_scale_ = 0;  // EWMA of |prediction error| (normalised units)
   int rest_left_ = 0;
+  double rest_score_ = 0;            // the score that started the rest
   std::unique_ptr<ContextOse> cad_;  // only when cad_weight > 0
 };
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "metrics/series_table.h"
@@ -108,6 +109,33 @@ TEST(DetectorTest, TheLevelViewSeesASmallShiftThatLasts) {
   }
   EXPECT_GT(level_max, quiet_max + 0.01);
   EXPECT_GT(level_max, single_max + 0.03);
+}
+
+// After an alert the detector rests (scores halved) so one anomaly raises one alert; a much
+// stronger anomaly during the rest still alerts.
+TEST(DetectorTest, AStrongerAnomalyBreaksTheRest) {
+  auto run = [](double second) {
+    SeriesDetector d{DetectorConfig{}};
+    std::mt19937 rng(2);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    double first_score = 0, second_score = 0;
+    for (int i = 0; i < 2010; ++i) {
+      double v = 50 + noise(rng);
+      if (i == 2000) v += 6;       // a modest anomaly: an alert, then a rest
+      if (i == 2005) v += second;  // five points later
+      const double s = d.Update(1700000000 + int64_t{i} * 60, v).score;
+      if (i == 2000) first_score = s;
+      if (i == 2005) second_score = s;
+    }
+    return std::make_pair(first_score, second_score);
+  };
+  const double threshold = DetectorConfig{}.rest_level;
+  auto [first, big] = run(40);
+  EXPECT_GE(first, threshold);
+  EXPECT_GE(big, threshold) << "a far larger spike during the rest";
+  auto [first_again, similar] = run(6);
+  EXPECT_GE(first_again, threshold);
+  EXPECT_LT(similar, threshold) << "a spike like the first one rests";
 }
 
 TEST(DetectorTest, NeuralPredictorLearnsALinearMap) {

@@ -205,6 +205,14 @@ export interface Alert {
   expected?: { low: number; high: number };
 }
 
+// GET /api/series?agent=&key=: a metric series the agent watches (it alerted), oldest first.
+export interface SeriesPoints {
+  series: string;
+  alerts: number;
+  last_alert: number;
+  points: [number, number | null, number | null, number | null, number | null][]; // time (s), value, score, low, high
+}
+
 export interface Agent {
   url: string;
   up: boolean;

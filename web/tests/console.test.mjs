@@ -609,6 +609,28 @@ async function scenarioLive() {
     return { probs: r.querySelectorAll('ul.probs li').length, reasons: r.querySelectorAll('ul.reasons li').length };
   });
   check(firstRow.probs >= 2 && firstRow.reasons >= 1, `latest alert row: ${JSON.stringify(firstRow)}`);
+  // A metric series: Telegraf-style line protocol to the agent's /write (300 quiet points one
+  // minute apart, then a spike); its alert row opens the series' chart.
+  let seed = 7;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 2;
+  const SERIES = 'cpu,host=web1 usage';
+  const lines = [];
+  for (let i = 0; i < 300; i++) lines.push(`cpu,host=web1 usage=${(50 + noise()).toFixed(3)} ${1700000000 + i * 60}`);
+  lines.push(`cpu,host=web1 usage=99 ${1700000000 + 300 * 60}`);
+  const w = await fetch(`${AGENT_URL}/write?precision=s`, { method: 'POST', body: lines.join('\n') + '\n' });
+  check(w.status === 204, `POST /write answered ${w.status}`);
+  const row = `tr.metric-alert[data-series="${SERIES}"]`;
+  await page.waitForSelector(row, { timeout: 5000 });
+  await page.locator(row).first().click();
+  const watched = await (await fetch(`${AGENT_URL}/v1/metrics/series?key=${encodeURIComponent(SERIES)}`)).json();
+  const shown = await waitFor(async () => page.evaluate((want) => {
+    const card = document.querySelector('#series-card');
+    const n = Number(document.querySelector('#series-chart')?.dataset.points ?? 0);
+    return card?.dataset.series === want && n > 0 ? n : null;
+  }, SERIES), { timeout: 5000, what: 'the metric series chart' });
+  check(shown === watched.points.length, `the series chart shows ${shown} points, the agent keeps ${watched.points.length}`);
+  check(watched.points.at(-1)[1] === 99, `the series' last point is the spike: ${JSON.stringify(watched.points.at(-1))}`);
+  log(`metric series ${SERIES}: ${shown} points charted`);
   await shot(page, 'live');
 }
 

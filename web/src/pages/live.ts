@@ -50,6 +50,10 @@ export async function livePage(root: HTMLElement): Promise<Cleanup> {
     h('thead', null, h('tr', null, ['Time', 'Agent', 'Flow', 'Class', 'Score', 'Probabilities', 'Reasons'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody);
   const alertCount = h('span', { class: 'muted', id: 'alert-count' });
+  const seriesTitle = h('h2', { id: 'series-title' }, 'Metric series');
+  const seriesNote = h('p', { class: 'muted', id: 'series-note' }, 'Select a metric alert to see its series: the value, the range the detector expected and the anomaly score.');
+  const seriesEl = h('div', { id: 'series-chart' });
+  const seriesCard = h('section', { class: 'card', id: 'series-card', 'aria-labelledby': 'series-title' }, seriesTitle, seriesNote, seriesEl);
   const hostsEl = h('div', { id: 'hosts' });
   const mixEl = h('div', { id: 'mix', class: 'two' });
   const totals = h('ul', { class: 'metrics', id: 'live-totals' });
@@ -64,6 +68,7 @@ export async function livePage(root: HTMLElement): Promise<Cleanup> {
     h('section', { class: 'card', 'aria-labelledby': 'alerts-title' },
       h('div', { class: 'row-between' }, h('h2', { id: 'alerts-title' }, 'Latest alerts'), alertCount),
       h('div', { class: 'table-wrap tall' }, alertsTable)),
+    seriesCard,
     h('div', { class: 'grid2' },
       h('section', { class: 'card', 'aria-labelledby': 'hosts-title' }, h('h2', { id: 'hosts-title' }, 'Hosts by threat level'), hostsEl),
       h('section', { class: 'card', 'aria-labelledby': 'mix-title' }, h('h2', { id: 'mix-title' }, 'Traffic mix'), mixEl)),
@@ -216,7 +221,7 @@ export async function livePage(root: HTMLElement): Promise<Cleanup> {
   // A metric alert: the series, its value against the expected range, the anomaly score.
   function metricRow(a: api.Alert): HTMLElement {
     const lo = a.expected?.low, hi = a.expected?.high;
-    return h('tr', { class: 'alert-row metric-alert', dataset: { time: a.time, shown: Date.now(), agent: a.agent ?? '', series: a.series ?? '' } },
+    return h('tr', { class: 'alert-row metric-alert', tabindex: 0, title: 'Show this series', dataset: { time: a.time, shown: Date.now(), agent: a.agent ?? '', series: a.series ?? '' } },
       h('td', { class: 'nowrap' }, h('time', { datetime: a.time }, new Date(a.time).toLocaleTimeString('en-GB', { hour12: false }))),
       h('td', null, agentLabel(a.agent ?? '')),
       h('td', null, h('code', null, a.series ?? '')),
@@ -311,6 +316,57 @@ export async function livePage(root: HTMLElement): Promise<Cleanup> {
     renderRates();
     renderTimeline(); // same time window as the rates chart
   }));
+  // The series of a metric alert, from the agent that watches it (GET /api/series).
+  let selected: { agent: string; series: string } | null = null;
+  let seriesChart: Chart | null = null;
+  scope.add(() => seriesChart?.destroy());
+  async function showSeries(): Promise<void> {
+    if (!selected) return;
+    const want = selected;
+    let resp: api.SeriesPoints;
+    try {
+      resp = await api.get<api.SeriesPoints>(`/api/series?agent=${encodeURIComponent(want.agent)}&key=${encodeURIComponent(want.series)}&n=720`);
+    } catch (e) {
+      if (!scope.alive || selected !== want) return;
+      seriesNote.textContent = `The series cannot be shown: ${(e as Error).message}`;
+      return;
+    }
+    if (!scope.alive || selected !== want) return;
+    const pts = resp.points ?? [];
+    seriesTitle.textContent = `Metric series ${want.series}`;
+    seriesNote.textContent = `On ${agentLabel(want.agent)}: ${pts.length} point${pts.length === 1 ? '' : 's'} since its first alert, ${resp.alerts} alert${resp.alerts === 1 ? '' : 's'}; the score is on the right axis.`;
+    if (!seriesChart) {
+      seriesChart = chart(seriesEl, {
+        title: `Value, expected range and anomaly score of ${want.series}`,
+        xTime: true, yLabel: 'value', y2Label: 'score', height: 240,
+        series: [
+          { label: 'value', color: '#1f5fbf' },
+          { label: 'expected low', color: '#64748b', dash: [4, 3] },
+          { label: 'expected high', color: '#64748b', dash: [4, 3] },
+          { label: 'score', color: '#b91c1c', scale: 'y2', points: true },
+        ],
+      });
+    }
+    seriesChart.setData([pts.map((p) => p[0]), pts.map((p) => p[1]), pts.map((p) => p[3]), pts.map((p) => p[4]), pts.map((p) => p[2])]);
+    seriesCard.dataset.series = want.series;
+  }
+  function select(row: HTMLElement | null): void {
+    if (!row?.dataset.series || !row.dataset.agent) return;
+    const next = { agent: row.dataset.agent, series: row.dataset.series };
+    if (selected && selected.agent === next.agent && selected.series === next.series) return;
+    selected = next;
+    seriesChart?.destroy();
+    seriesChart = null;
+    for (const r of tbody.querySelectorAll('tr.selected')) r.classList.remove('selected');
+    row.classList.add('selected');
+    void showSeries();
+  }
+  tbody.addEventListener('click', (e) => select((e.target as HTMLElement).closest('tr.metric-alert')));
+  tbody.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') select((e.target as HTMLElement).closest('tr.metric-alert'));
+  });
+  scope.interval(() => void showSeries(), 5000);
+
   // Keep the time axes moving even without events.
   scope.interval(() => renderTimeline(), 5000);
   markReady('live');
