@@ -276,9 +276,11 @@ TEST(LabTest, AutoencoderOnLabBenignFlowsFlagsScansAndSynFlood) {
   ASSERT_GE(counts["syn-flood"], 2500);
   ASSERT_GE(counts["ssh-bruteforce"], 1);
 
-  // 4. The lab-trained autoencoder: threshold at a 1% false-alarm rate on benign validation rows.
+  // 4. The lab-trained autoencoder: threshold at a 2% false-alarm rate on benign validation rows
+  //    (about 75 rows: at 1% the threshold was their maximum, and one odd benign flow put it above
+  //    every attack in one run out of several; at 2% it is the second largest).
   r = Shell(kVigil + " train -q --format unsw-nb15 --train " + dir +
-            "/ae_train.csv --model autoencoder --threshold far --target-far 0.01 --valid-split 0.2 "
+            "/ae_train.csv --model autoencoder --threshold far --target-far 0.02 --valid-split 0.2 "
             "--epochs 200 --patience 30 --batch-size 32 --threads 1 --seed 7 --out " +
             dir + "/ae.vigil");
   ASSERT_EQ(r.code, 0) << r.out;
