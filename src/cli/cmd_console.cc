@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "console/console.h"
 #include "core/file.h"
+#include "core/signals.h"
 #include "data/fetch.h"
 
 namespace vigil {
@@ -96,12 +97,7 @@ int RunConsole(const ConsoleFlags& f) {
   o.jobs.datasets = FindDatasets(f.data);
   const bool no_data = o.jobs.datasets.empty();
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = BlockStopSignals();
 
   auto console = Console::Create(std::move(o));
   if (!console.ok()) return ReportError(console.status());

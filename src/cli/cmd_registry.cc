@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "core/file.h"
 #include "core/sha256.h"
+#include "core/signals.h"
 #include "registry/client.h"
 #include "registry/server.h"
 
@@ -197,12 +198,7 @@ int RunServe(const ServeFlags& f) {
   }
 
   // Signals are taken by one thread (sigwait), so no server thread is interrupted.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = BlockStopSignals();
 
   auto server = RegistryServer::Create(std::move(o));
   if (!server.ok()) return ReportError(server.status());

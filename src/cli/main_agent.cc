@@ -16,6 +16,7 @@
 
 #include "bundle/signature.h"
 #include "core/file.h"
+#include "core/signals.h"
 #include "stream/agent.h"
 #include "stream/capture_source.h"
 #include "stream/config.h"
@@ -211,12 +212,7 @@ int Run(int argc, char** argv) {
   }
 
   // Signals are taken by one thread (sigwait), so no other thread is interrupted.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = BlockStopSignals();
 
   // A registry or directory subscription resolves the first model (verified, or the cache).
   std::unique_ptr<ModelSource> models;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/signals.h"
 #include "net/http.h"
 #include "stream/file_source.h"
 #include "stream/forward.h"
@@ -390,12 +391,7 @@ void LogIngest::RunForwardConnection(int fd, uint32_t input) {
 }
 
 int RunLogAgent(const LogIngestOptions& options) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = BlockStopSignals();
   auto fail = [](const Status& s) {
     std::fprintf(stderr, "vigil-agent: error: %s\n", s.message().c_str());
     return 1;

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "core/json_text.h"
+#include "core/signals.h"
 #include "metrics/prometheus.h"
 #include "net/http.h"
 #include "stream/http_api.h"
@@ -334,11 +335,7 @@ void MetricsIngest::RunScraper(const std::string& url) {
 
 int RunMetricsOnlyAgent(const MetricsIngestOptions& options, const std::string& listen,
                         size_t max_body_bytes) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();
   auto fail = [](const Status& s) {
     std::fprintf(stderr, "vigil-agent: error: %s\n", s.message().c_str());
     return 1;
