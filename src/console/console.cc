@@ -340,15 +340,9 @@ void Console::Routes() {
   });
   s.Get("/api/alerts", [this, authorize](const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res, false)) return;
-    size_t n = 100;
-    if (req.has_param("n")) {
-      const std::string v = req.get_param_value("n");
-      if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
-        return JsonError(res, 400, "n must be a number from 1 to 1000");
-      }
-      n = std::clamp<size_t>(std::stoul(v), 1, 1000);
-    }
-    JsonReply(res, 200, agents_.Alerts(n));
+    int64_t n = 100;
+    if (!IntParam(req, res, "n", 0, INT64_MAX, &n)) return;
+    JsonReply(res, 200, agents_.Alerts(static_cast<size_t>(std::clamp<int64_t>(n, 1, 1000))));
   });
   // A metric series an agent watches (it alerted): forwarded to the agent's /v1/metrics/series.
   s.Get("/api/series", [this, authorize](const httplib::Request& req, httplib::Response& res) {

@@ -173,7 +173,8 @@ double AnomalyLikelihood::Update(double raw, int64_t time, int bucket) {
   double score = 0;
   if (mode_ == 1) {
     if (n_ == 0) origin_ = clock_ = time;
-    clock_ = std::max(clock_, time);  // a clock that steps back does not make records grow
+    const int64_t elapsed = std::max<int64_t>(0, time - clock_);  // since the latest point
+    clock_ += elapsed;  // a clock that steps back does not make records grow
     // The first points are compared with nothing: normalisations are still settling.
     if (n_ >= 50) {
       const int buckets = static_cast<int>(bucket_log_record_.size());
@@ -189,8 +190,8 @@ double AnomalyLikelihood::Update(double raw, int64_t time, int bucket) {
       }
       score = avg / (avg + reference + 1e-12);
       double decay = decay_;
-      if (log_day_decay_ < 0 && time > last_time_) {
-        decay = std::max(decay, std::exp(log_day_decay_ * static_cast<double>(time - last_time_)));
+      if (log_day_decay_ < 0 && elapsed > 0) {
+        decay = std::max(decay, std::exp(log_day_decay_ * static_cast<double>(elapsed)));
       }
       record_ = std::max(record_ * decay, avg);
       if (timed && avg > 0) {
@@ -198,7 +199,6 @@ double AnomalyLikelihood::Update(double raw, int64_t time, int bucket) {
         stored = std::max(stored, static_cast<float>(std::log(avg) - decayed));
       }
     }
-    last_time_ = time;
     ++n_;
     return score;
   }

@@ -135,7 +135,6 @@ class AnomalyLikelihood {
   double decay_;
   double log_day_decay_;     // per second: the floor of the overall record's decay
   double log_bucket_decay_;  // per second
-  int64_t last_time_ = 0;
   double record_ = 0;
   // Each bucket's record r, stored as log(r) - log_bucket_decay_ * (when - origin_) so that it
   // decays without being touched: as of `clock_`, r = exp(stored + log_bucket_decay_ * (clock_ -

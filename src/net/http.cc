@@ -42,6 +42,25 @@ void JsonReply(httplib::Response& res, int code, const nlohmann::json& body) {
                   "application/json");
 }
 
+bool IntParam(const httplib::Request& req, httplib::Response& res, const char* name, int64_t lo,
+              int64_t hi, int64_t* out) {
+  if (!req.has_param(name)) return true;
+  const std::string v = req.get_param_value(name);
+  try {
+    size_t used = 0;
+    const long long n = std::stoll(v, &used);
+    if (used == v.size() && n >= lo && n <= hi) {
+      *out = n;
+      return true;
+    }
+  } catch (const std::exception&) {
+  }
+  JsonError(res, 400,
+            std::string("query parameter '") + name + "' must be an integer from " +
+                std::to_string(lo) + " to " + std::to_string(hi));
+  return false;
+}
+
 void JsonError(httplib::Response& res, int code, const std::string& message) {
   std::string body = "{\"error\":";
   AppendJsonString(&body, message);

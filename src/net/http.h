@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -36,6 +37,12 @@ void HardenServer(httplib::Server* server, const ServerLimits& limits);
 // JSON answers every vigil server gives: `body` with status `code`, or {"error": message}.
 void JsonReply(httplib::Response& res, int code, const nlohmann::json& body);
 void JsonError(httplib::Response& res, int code, const std::string& message);
+
+// Reads the integer query parameter `name` into `*out` (left as is when absent). A value that is
+// not an integer, or lies outside [lo, hi], answers 400 naming the parameter and the range, and
+// returns false.
+bool IntParam(const httplib::Request& req, httplib::Response& res, const char* name, int64_t lo,
+              int64_t hi, int64_t* out);
 
 // Binds `server` to the address; on success returns the bound port (useful with port 0).
 Result<int> Bind(httplib::Server* server, const ListenAddress& addr);

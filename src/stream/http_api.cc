@@ -138,23 +138,15 @@ HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t m
 
 void AddAlertsRoute(httplib::Server* server, AlertFeed* feed) {
   server->Get("/v1/alerts", [feed](const httplib::Request& req, httplib::Response& res) {
-    uint64_t after = 0, wait_s = 0, n = 100;
-    for (auto [name, out, max] :
-         {std::tuple<const char*, uint64_t*, uint64_t>{"after", &after, UINT64_MAX},
-          {"wait", &wait_s, 30},
-          {"n", &n, 1000}}) {
-      if (!req.has_param(name)) continue;
-      try {
-        size_t used = 0;
-        const std::string v = req.get_param_value(name);
-        *out = std::stoull(v, &used);
-        if (used != v.size() || v[0] == '-') throw std::invalid_argument(v);
-      } catch (const std::exception&) {
-        return JsonError(res, 400, std::string(name) + " must be a non-negative integer");
-      }
-      *out = std::min(*out, max);
+    int64_t after = 0, wait_s = 0, n = 100;
+    if (!IntParam(req, res, "after", 0, INT64_MAX, &after) ||
+        !IntParam(req, res, "wait", 0, INT64_MAX, &wait_s) ||
+        !IntParam(req, res, "n", 0, INT64_MAX, &n)) {
+      return;
     }
-    AlertFeed::Page page = feed->Since(after, n, std::chrono::milliseconds(wait_s * 1000));
+    AlertFeed::Page page =
+        feed->Since(static_cast<uint64_t>(after), static_cast<size_t>(std::min<int64_t>(n, 1000)),
+                    std::chrono::milliseconds(std::min<int64_t>(wait_s, 30) * 1000));
     std::string body = "{\"next\":" + std::to_string(page.next) + ",\"alerts\":[";
     for (size_t i = 0; i < page.items.size(); ++i) {
       if (i > 0) body += ',';

@@ -218,18 +218,15 @@ void MetricsIngest::RegisterHttp(httplib::Server* server) {
     res.status = 204;
   });
   server->Get("/v1/metrics/series", [this](const httplib::Request& req, httplib::Response& res) {
-    size_t n = 720;
-    if (req.has_param("n")) {
-      const std::string v = req.get_param_value("n");
-      if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
-        return JsonError(res, 400, "n must be a number of points from 1 to 100000");
-      }
-      n = std::clamp<size_t>(std::stoul(v), 1, 100000);
-    }
+    int64_t n = 720;
+    if (!IntParam(req, res, "n", 0, INT64_MAX, &n)) return;
+    n = std::clamp<int64_t>(n, 1, 100000);
     nlohmann::json body;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      body = req.has_param("key") ? watch_.Points(req.get_param_value("key"), n) : watch_.List();
+      body = req.has_param("key")
+                 ? watch_.Points(req.get_param_value("key"), static_cast<size_t>(n))
+                 : watch_.List();
     }
     if (body.is_null()) {
       return JsonError(res, 404,
