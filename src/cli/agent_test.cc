@@ -294,6 +294,17 @@ TEST_F(AgentTest, ServesHttpAndShutsDownGracefully) {
   ASSERT_TRUE(cli.Get("/healthz"));
   ASSERT_TRUE(cli.Get("/v1/model"));
   EXPECT_EQ(Json::parse(cli.Get("/v1/model")->body)["type"], "mlp");
+  // Hosts by threat value: n bounds the list; a bad n is a 400 naming it.
+  res = cli.Get("/v1/hosts?n=1");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_LE(Json::parse(res->body)["hosts"].size(), 1u);
+  for (const char* bad : {"abc", "12abc", "-1", "99999999999999999999"}) {
+    res = cli.Get(std::string("/v1/hosts?n=") + bad);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << bad;
+    EXPECT_NE(res->body.find("'n'"), std::string::npos) << res->body;
+  }
 
   agent.Signal(SIGTERM);
   EXPECT_EQ(agent.Wait(30s), 0) << Slurp(P("http.err"));

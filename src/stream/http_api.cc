@@ -96,17 +96,12 @@ HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t m
                     "application/json");
   });
   server_.Get("/v1/hosts", [this](const httplib::Request& req, httplib::Response& res) {
-    size_t n = 20;
-    if (req.has_param("n")) {
-      try {
-        n = std::min<size_t>(10000, std::stoul(req.get_param_value("n")));
-      } catch (const std::exception&) {
-        return JsonError(res, 400, "n must be a number");
-      }
-    }
+    int64_t n = 20;
+    if (!IntParam(req, res, "n", 0, INT64_MAX, &n)) return;
     std::string body = "{\"hosts\":[";
     bool first = true;
-    for (const auto& [host, value] : agent_->TopHosts(n)) {
+    for (const auto& [host, value] :
+         agent_->TopHosts(static_cast<size_t>(std::min<int64_t>(n, 10000)))) {
       body += first ? "{\"host\":" : ",{\"host\":";
       first = false;
       AppendJsonString(&body, host);
