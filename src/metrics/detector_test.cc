@@ -217,5 +217,24 @@ TEST(SeriesTableTest, CapsSeriesAndCountsOverflowAndOutOfOrder) {
   EXPECT_GT(t.MemoryBytes(), 0u);
 }
 
+TEST(SeriesTableTest, KeepsTheLastScoredPointsOfEachSeries) {
+  SeriesTable t(DetectorConfig{}, 10);
+  EXPECT_TRUE(t.Recent("a f").empty());
+  constexpr int64_t kSecond = 1'000'000'000;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(t.Observe("a f", i * kSecond, i).has_value());
+  t.Observe("b f", 0, 7);
+  EXPECT_FALSE(t.Observe("a f", 5 * kSecond, -1).has_value());  // out of order: not kept
+  const std::vector<ScoredPoint> a = t.Recent("a f");
+  ASSERT_EQ(a.size(), SeriesTable::kRecentPoints);
+  for (size_t k = 0; k < a.size(); ++k) {  // the newest 32, oldest first
+    EXPECT_EQ(a[k].time_ns, static_cast<int64_t>(40 - a.size() + k) * kSecond);
+    EXPECT_EQ(a[k].value, static_cast<float>(40 - a.size() + k));
+    EXPECT_LE(a[k].low, a[k].high);
+  }
+  const std::vector<ScoredPoint> b = t.Recent("b f");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].value, 7.0f);
+}
+
 }  // namespace
 }  // namespace vigil::metrics

@@ -16,7 +16,8 @@ nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 SeriesWatch::SeriesWatch(size_t max_series, size_t capacity)
     : max_series_(std::max<size_t>(1, max_series)), capacity_(std::max<size_t>(1, capacity)) {}
 
-void SeriesWatch::Alerted(const std::string& key, int64_t time_ns) {
+void SeriesWatch::Alerted(const std::string& key, int64_t time_ns,
+                          const std::vector<ScoredPoint>& recent) {
   auto it = series_.find(key);
   if (it == series_.end()) {
     if (series_.size() >= max_series_) {
@@ -27,7 +28,10 @@ void SeriesWatch::Alerted(const std::string& key, int64_t time_ns) {
       series_.erase(oldest);
     }
     it = series_.emplace(key, Watched{}).first;
-    it->second.ring.reserve(std::min<size_t>(capacity_, 64));
+    std::vector<ScoredPoint>& ring = it->second.ring;
+    ring.reserve(std::min<size_t>(capacity_, std::max<size_t>(64, recent.size())));
+    const size_t skip = recent.size() > capacity_ ? recent.size() - capacity_ : 0;
+    ring.assign(recent.begin() + static_cast<std::ptrdiff_t>(skip), recent.end());
   }
   it->second.last_alert_ns = std::max(it->second.last_alert_ns, time_ns);
   ++it->second.alerts;
@@ -39,8 +43,8 @@ void SeriesWatch::Record(const std::string& key, int64_t time_ns, double value,
   auto it = series_.find(key);
   if (it == series_.end()) return;
   Watched& w = it->second;
-  const Point p{time_ns, static_cast<float>(value), static_cast<float>(out.score),
-                static_cast<float>(out.expected_low), static_cast<float>(out.expected_high)};
+  const ScoredPoint p{time_ns, static_cast<float>(value), static_cast<float>(out.score),
+                      static_cast<float>(out.expected_low), static_cast<float>(out.expected_high)};
   if (w.ring.size() < capacity_) {
     w.ring.push_back(p);
   } else {
@@ -61,7 +65,7 @@ nlohmann::json SeriesWatch::List() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto* e : order) {
     const Watched& w = e->second;
-    const Point* last =
+    const ScoredPoint* last =
         w.ring.empty() ? nullptr : &w.ring[(w.next + w.ring.size() - 1) % w.ring.size()];
     list.push_back({{"series", e->first},
                     {"alerts", w.alerts},
@@ -79,7 +83,7 @@ nlohmann::json SeriesWatch::Points(const std::string& key, size_t max_points) co
   const size_t n = w.ring.size(), take = std::min(n, max_points);
   nlohmann::json points = nlohmann::json::array();
   for (size_t k = n - take; k < n; ++k) {
-    const Point& p = w.ring[(w.next + k) % n];  // w.next is the oldest once the ring is full
+    const ScoredPoint& p = w.ring[(w.next + k) % n];  // w.next is the oldest once the ring is full
     points.push_back(
         {Seconds(p.time_ns), Number(p.value), Number(p.score), Number(p.low), Number(p.high)});
   }

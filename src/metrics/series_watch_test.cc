@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace vigil::metrics {
 namespace {
@@ -37,6 +38,33 @@ TEST(SeriesWatchTest, KeepsOnlySeriesThatAlertedFromTheirAlertOn) {
   EXPECT_EQ(w.Points("a", 2)["points"].size(), 2u);
   EXPECT_EQ(w.Points("a", 2)["points"][1][0].get<double>(), 7.0);
   EXPECT_TRUE(w.Points("nope", 10).is_null());
+}
+
+TEST(SeriesWatchTest, ANewWatchStartsWithThePointsThatLedUpToTheAlert) {
+  SeriesWatch w(2, 4);
+  std::vector<ScoredPoint> recent;
+  for (int i = 1; i <= 5; ++i) recent.push_back({int64_t{i} * 1'000'000'000, float(i), 0.1f, 0, 9});
+  recent.back().score = 0.9f;             // the alert's own point
+  w.Alerted("a", 5'000'000'000, recent);  // more than the ring holds: the newest 4
+  nlohmann::json p = w.Points("a", 100);
+  ASSERT_EQ(p["points"].size(), 4u) << p.dump();
+  EXPECT_EQ(p["points"][0][0].get<double>(), 2.0);
+  EXPECT_FLOAT_EQ(p["points"][3][2].get<float>(), 0.9f);
+  w.Record("a", 6'000'000'000, 6, Out(0.2));  // then the ring goes on from there
+  p = w.Points("a", 100);
+  ASSERT_EQ(p["points"].size(), 4u);
+  EXPECT_EQ(p["points"][0][0].get<double>(), 3.0);
+  EXPECT_EQ(p["points"][3][0].get<double>(), 6.0);
+  // A series already watched keeps its ring: a later alert's points are not added twice.
+  w.Alerted("a", 6'000'000'000, recent);
+  EXPECT_EQ(w.Points("a", 100)["points"][3][0].get<double>(), 6.0);
+  // Fewer than the ring holds: kept as they are, and the ring grows from there.
+  w.Alerted("b", 2'000'000'000, {recent[0], recent[1]});
+  w.Record("b", 3'000'000'000, 3, Out(0.2));
+  p = w.Points("b", 100);
+  ASSERT_EQ(p["points"].size(), 3u);
+  EXPECT_EQ(p["points"][0][0].get<double>(), 1.0);
+  EXPECT_EQ(p["points"][2][0].get<double>(), 3.0);
 }
 
 TEST(SeriesWatchTest, ReplacesTheSeriesWhoseLastAlertIsOldest) {

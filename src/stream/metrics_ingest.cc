@@ -139,8 +139,8 @@ size_t MetricsIngest::ScorePoint(const metrics::MetricPoint& p, int64_t now_ns, 
       }
       ++out->scored;
       const bool alert = s->output.score >= options_.alert_score;
-      if (alert) watch_.Alerted(key, t);
-      watch_.Record(key, t, v.number, s->output);
+      watch_.Record(key, t, v.number, s->output);  // kept if the series is already watched
+      if (alert) watch_.Alerted(key, t, table_.Recent(key));  // a new watch starts with these
       if (!alert) continue;
       std::string a = "{\"time\":";
       AppendJsonString(&a, IsoTime(t));

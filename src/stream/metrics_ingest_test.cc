@@ -118,7 +118,7 @@ TEST(MetricsIngestTest, AlertedSeriesAreServedWithTheirPoints) {
   ASSERT_TRUE(one);
   ASSERT_EQ(one->status, 200) << one->body;
   const auto j = nlohmann::json::parse(one->body);
-  // Points from its first alert on; the last ten are the spike and the nine after it.
+  // Points from just before its first alert on; the last ten are the spike and the nine after it.
   const auto& points = j["points"];
   ASSERT_GE(points.size(), 10u);
   const auto& spike = points[points.size() - 10];
@@ -126,7 +126,16 @@ TEST(MetricsIngestTest, AlertedSeriesAreServedWithTheirPoints) {
   EXPECT_EQ(spike[1].get<double>(), 95.0);
   EXPECT_GE(spike[2].get<double>(), o.alert_score);
   EXPECT_LT(spike[4].get<double>(), 95.0) << "the expected range's high end";
-  EXPECT_GE(points[0][2].get<double>(), o.alert_score) << "the first point kept is an alert";
+  // Before its first alert, the points that led up to it (the series table's last 32, the
+  // alert's own included), one a minute like the rest.
+  size_t first_alert = 0;
+  while (first_alert < points.size() && points[first_alert][2].get<double>() < o.alert_score) {
+    ++first_alert;
+  }
+  EXPECT_EQ(first_alert, metrics::SeriesTable::kRecentPoints - 1) << one->body;
+  for (size_t i = 1; i < points.size(); ++i) {
+    EXPECT_EQ(points[i][0].get<double>() - points[i - 1][0].get<double>(), 60.0) << i;
+  }
   EXPECT_GE(j["alerts"].get<int>(), 1);
   auto three = c.Get("/v1/metrics/series?key=cpu%2Chost%3Da%20usage&n=3");
   EXPECT_EQ(nlohmann::json::parse(three->body)["points"].size(), 3u);
