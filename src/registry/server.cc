@@ -212,8 +212,10 @@ void RegistryServer::Routes() {
       JsonError(res, res.status, res.status == 404 ? "no such endpoint" : "request failed");
     }
   });
-  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr) { JsonError(res, 500, "internal error"); });
+  srv.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        JsonError(res, 500, "internal error");
+      });
 
   srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");

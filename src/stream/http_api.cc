@@ -127,8 +127,10 @@ HttpApi::HttpApi(Agent* agent, uint32_t json_input, uint32_t csv_input, size_t m
   });
   server_.Post("/v1/score",
                [this](const httplib::Request& req, httplib::Response& res) { Score(req, res); });
-  server_.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                   std::exception_ptr) { JsonError(res, 500, "internal error"); });
+  server_.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        JsonError(res, 500, "internal error");
+      });
 }
 
 void AddAlertsRoute(httplib::Server* server, AlertFeed* feed) {
