@@ -334,7 +334,7 @@ export async function livePage(root: HTMLElement): Promise<Cleanup> {
     if (!scope.alive || selected !== want) return;
     const pts = resp.points ?? [];
     seriesTitle.textContent = `Metric series ${want.series}`;
-    seriesNote.textContent = `On ${agentLabel(want.agent)}: ${pts.length} point${pts.length === 1 ? '' : 's'} since its first alert, ${resp.alerts} alert${resp.alerts === 1 ? '' : 's'}; the score is on the right axis.`;
+    seriesNote.textContent = `On ${agentLabel(want.agent)}: ${pts.length} point${pts.length === 1 ? '' : 's'} from just before its first alert, ${resp.alerts} alert${resp.alerts === 1 ? '' : 's'}; the score is on the right axis.`;
     if (!seriesChart) {
       seriesChart = chart(seriesEl, {
         title: `Value, expected range and anomaly score of ${want.series}`,
