@@ -5,16 +5,20 @@
 #   bench/logs_vs_drain3.sh                  # 1,000,000 lines: 50 copies of the 10 loghub samples
 #   bench/logs_vs_drain3.sh --copies 100     # 2,000,000 lines
 #   bench/logs_vs_drain3.sh --runs 3 --keep  # best of 3 runs; keep the generated input
+#   bench/logs_vs_drain3.sh --drain3-ini Drain3/examples/drain3.ini  # Drain3 configured by that file
 #
 # Input: every line of ../shared/data/loghub-2k/<S>/<S>_2k.log (line ends made LF), the systems one
 # after the other, the whole repeated --copies times, in $TMPDIR/vigil-logs-bench. Both tools get
 # whole lines: vigil with --format '<Content>' and its default masks, Drain3 with its default
-# TemplateMiner configuration. vigil's time is its mining pass (reading the file in chunks,
+# TemplateMiner configuration (no masking), or with the configuration file given by --drain3-ini
+# (Drain3's examples/drain3.ini holds its suggested masks: IPs, numbers, hex, IDs, sequences),
+# profiling turned off either way. vigil's time is its mining pass (reading the file in chunks,
 # matching, masking, mining; not the structured CSV it writes after); Drain3's is the
 # add_log_message loop over lines already in memory. Memory per million lines is the peak RSS above
 # the process's baseline (vigil --version; python3 -c 'import drain3').
 # Needs: build/vigil (or $VIGIL_BIN), /usr/bin/time. Drain3 runs only when Debian's /usr/bin/python3
-# can import drain3; otherwise its row says so.
+# can import drain3 (PYTHONPATH is honoured; Drain3 needs python3-jsonpickle and
+# python3-cachetools); otherwise its row says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIGIL=${VIGIL_BIN:-build/vigil}
@@ -22,17 +26,20 @@ DATA=${VIGIL_DATA:-../shared/data}/loghub-2k
 COPIES=50
 RUNS=1
 KEEP=0
+DRAIN3_INI=
 while [ $# -gt 0 ]; do
   case "$1" in
     --copies) COPIES=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: $0 [--copies N] [--runs N] [--keep]" >&2; exit 2 ;;
+    --drain3-ini) DRAIN3_INI=$(realpath "$2"); shift 2 ;;
+    *) echo "usage: $0 [--copies N] [--runs N] [--keep] [--drain3-ini FILE]" >&2; exit 2 ;;
   esac
 done
 [ -x "$VIGIL" ] || { echo "no $VIGIL: build it first (or set VIGIL_BIN)" >&2; exit 1; }
 [ -d "$DATA" ] || { echo "no loghub data in $DATA" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package time)" >&2; exit 1; }
+[ -z "$DRAIN3_INI" ] || [ -f "$DRAIN3_INI" ] || { echo "no such file: $DRAIN3_INI" >&2; exit 1; }
 
 WORK=${TMPDIR:-/tmp}/vigil-logs-bench
 mkdir -p "$WORK"
@@ -51,7 +58,12 @@ MB=$(( $(stat -c %s "$INPUT") / 1048576 ))
 cat > "$WORK/drain3_run.py" <<'PY'
 import sys, time
 from drain3 import TemplateMiner
-miner = TemplateMiner()
+from drain3.template_miner_config import TemplateMinerConfig
+config = TemplateMinerConfig()  # the defaults; not a drain3.ini that happens to be in the cwd
+if len(sys.argv) > 2:
+    config.load(sys.argv[2])
+config.profiling_enabled = False
+miner = TemplateMiner(config=config)
 with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
     lines = [l.rstrip("\n") for l in f]
 start = time.perf_counter()
@@ -101,8 +113,10 @@ read -r vs vkb vt < <(run_timed "$VIGIL" logs parse --format '<Content>' --input
   --out "$WORK/out")
 row "vigil logs parse" "$vs" "$vkb" "$(baseline_kb "$VIGIL" --version)" "$vt"
 if /usr/bin/python3 -c 'import drain3' 2> /dev/null; then
-  read -r ds dkb dt < <(run_timed /usr/bin/python3 "$WORK/drain3_run.py" "$INPUT")
-  row "Drain3 (Python)" "$ds" "$dkb" "$(baseline_kb /usr/bin/python3 -c 'import drain3')" "$dt"
+  read -r ds dkb dt < <(run_timed /usr/bin/python3 "$WORK/drain3_run.py" "$INPUT" ${DRAIN3_INI:+"$DRAIN3_INI"})
+  name="Drain3 (Python, default configuration)"
+  [ -z "$DRAIN3_INI" ] || name="Drain3 (Python, $(basename "$DRAIN3_INI"))"
+  row "$name" "$ds" "$dkb" "$(baseline_kb /usr/bin/python3 -c 'import drain3')" "$dt"
   awk -v a="$ds" -v b="$vs" 'BEGIN { printf "\nvigil / Drain3 lines/s: %.1fx\n", a / b }'
 else
   echo "| Drain3 (Python) | - | - | - | - | - | - | not installed: /usr/bin/python3 cannot import drain3 |"
