@@ -3,10 +3,10 @@
 //
 // A series is watched from its first alert on, starting with the points that led up to it (the
 // series table's recent points): every later point is recorded with its score and the range the
-// detector expected, in a ring of the last `capacity` points. At most `max_series`
-// series are watched; a new one replaces the one whose last alert is oldest. Nothing is kept for
-// series that never alerted, so memory is bounded by max_series x capacity x 24 bytes (32 x 720:
-// 553 KB) whatever the number of live series.
+// detector expected, in a ring of the last `capacity` points. At most `max_series` series are
+// watched; a new one replaces the one whose last alert is oldest. Nothing is kept here for series
+// that never alerted, so memory is bounded by max_series x capacity x 24 bytes (32 x 720: 553 KB)
+// whatever the number of live series.
 //
 // Not thread-safe: the agent's ingest calls it under the mutex that guards its series table.
 #pragma once
