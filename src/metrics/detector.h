@@ -22,11 +22,10 @@
 // views, which know nothing of the clock, also compare r with the records of the same half hour of
 // the day and its two neighbours, which decay more slowly (`daily_record_decay`): a surprise that
 // recurs at the same time each day (a nightly job) is news once, not every day. The seasonal view
-// already compares each half hour with itself. The detector reports the largest
-// weighted view score. After a score above `rest_level` it rests for `rest_points` points (scores
-// halved), so one anomaly raises one alert rather than a burst; a point that scores `rest_break`
-// above the score that started the rest is a stronger anomaly and is not halved (it starts a new
-// rest).
+// already compares each half hour with itself. The detector reports the largest weighted view
+// score. After a score above `rest_level` it rests for `rest_points` points (scores halved), so one
+// anomaly raises one alert rather than a burst; a point that scores `rest_break` above the score
+// that started the rest is a stronger anomaly and is not halved (it starts a new rest).
 //
 // Memory per series is fixed (no growth with the length of the series): see MemoryBytes().
 // Not thread-safe: one detector per series, driven by one thread at a time.
@@ -117,9 +116,9 @@ class NeuralPredictor {
 
 // The likelihood of a raw score stream: short-term mean against the long-term distribution
 // (tail_mode 0) or against the decayed record (tail_mode 1; it decays per point, and at most by
-// record_day_decay per day of the points' clock). With `buckets` > 0 (mode 1), records
-// are also kept per time bucket, and a raw score is compared with the larger of the overall record
-// and the records of its bucket and the two neighbouring ones (cyclically).
+// record_day_decay per day of the points' clock). With `buckets` > 0 (mode 1), records are also
+// kept per time bucket, and a raw score is compared with the larger of the overall record and the
+// records of its bucket and the two neighbouring ones (cyclically).
 class AnomalyLikelihood {
  public:
   AnomalyLikelihood(const DetectorConfig& c, int buckets);

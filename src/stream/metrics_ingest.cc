@@ -138,10 +138,9 @@ size_t MetricsIngest::ScorePoint(const metrics::MetricPoint& p, int64_t now_ns, 
         continue;
       }
       ++out->scored;
-      const bool alert = s->output.score >= options_.alert_score;
       watch_.Record(key, t, v.number, s->output);  // kept if the series is already watched
-      if (alert) watch_.Alerted(key, t, table_.Recent(key));  // a new watch starts with these
-      if (!alert) continue;
+      if (s->output.score < options_.alert_score) continue;
+      watch_.Alerted(key, t, table_.Recent(key));  // a new watch starts with these points
       std::string a = "{\"time\":";
       AppendJsonString(&a, IsoTime(t));
       a += ",\"type\":\"metric\",\"series\":";
